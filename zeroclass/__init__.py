@@ -1,0 +1,25 @@
+"""zeroclass: zero-shot text classification by natural language inference.
+
+>>> from zeroclass import pipeline
+>>> classifier = pipeline("zero-shot-classification")        # offline default
+>>> classifier("The match ended 2-1", candidate_labels="sports, finance, weather").top
+'sports'
+"""
+
+from .classifier import ZeroShotClassifier, pipeline
+from .errors import InputError, ModelConfigError, ModelNotFoundError, UnsupportedLanguageError, ZeroclassError
+from .result import ClassificationResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "pipeline",
+    "ZeroShotClassifier",
+    "ClassificationResult",
+    "ZeroclassError",
+    "InputError",
+    "ModelNotFoundError",
+    "ModelConfigError",
+    "UnsupportedLanguageError",
+    "__version__",
+]

@@ -1,0 +1,68 @@
+"""Backends: what turns (premise, hypothesis) pairs into NLI logits.
+
+Each backend implements :class:`Backend` (``score_pairs(pairs) -> logits`` plus
+the NLI head it reports). They are looked up by name here, so adding one is a
+new module and one line in ``_BACKENDS``, not another ``if`` elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from ..errors import InputError
+from ..hub import ModelSource
+from .base import Backend, NLIHead, Pair, resolve_nli_head
+
+__all__ = ["Backend", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "BACKENDS"]
+
+# name -> "module:class"; imported only when used, so `import zeroclass` stays light.
+_BACKENDS = {
+    "torch": "zeroclass.backends.nli_torch:TorchNLIBackend",
+    "onnx": "zeroclass.backends.nli_onnx:OnnxNLIBackend",
+    "embedding": "zeroclass.backends.embedding:EmbeddingBackend",
+}
+BACKENDS = tuple(_BACKENDS)
+
+
+def _backend_class(name: str) -> Any:
+    try:
+        module_name, class_name = _BACKENDS[name].split(":")
+    except KeyError:
+        raise InputError(f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InputError(f"backend {name!r} needs an optional dependency ({exc.name}): pip install 'zeroclass[{name}]'") from exc
+    return getattr(module, class_name)
+
+
+def load_backend(source: ModelSource, backend: str | None = None, **options: Any) -> Backend:
+    """Load ``source`` with the named backend (default: by the model's kind).
+
+    Options a backend does not take are an error naming them, rather than
+    silently ignored: ``dtype="bfloat16"`` that did nothing would be a lie.
+    """
+    name = backend or ("embedding" if source.kind == "embedding" else "torch")
+    if name != "embedding" and source.kind == "embedding":
+        raise InputError(
+            f"{source.model_id} is a sentence-embedding model, not an NLI cross-encoder: use backend='embedding'"
+        )
+    cls = _backend_class(name)
+    options = {k: v for k, v in options.items() if v is not None}
+    if source.languages is not None and name == "embedding":
+        options.setdefault("languages", source.languages)
+    accepted = _accepted_options(cls)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise InputError(f"option(s) {', '.join(unknown)} do not apply to the {name!r} backend")
+    return cls.from_path(source.path, model_name=source.model_id, **options)
+
+
+def _accepted_options(cls: Any) -> set[str]:
+    names: set[str] = set()
+    for fn in (cls.from_path, cls.__init__):
+        params = inspect.signature(fn).parameters
+        names |= {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
+    return names - {"model_name"}

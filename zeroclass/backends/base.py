@@ -1,0 +1,103 @@
+"""The one interface every backend implements, and the NLI head it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import ModelConfigError
+
+__all__ = ["Backend", "NLIHead", "resolve_nli_head", "Pair"]
+
+#: A (premise, hypothesis) pair: the text, and one label's hypothesis sentence.
+Pair = tuple[str, str]
+
+_NOT_ENTAILMENT = {"not_entailment", "not entailment", "not-entailment", "non_entailment", "non-entailment"}
+
+
+@dataclass(frozen=True)
+class NLIHead:
+    """Which output column of the model means what."""
+
+    id2label: Mapping[int, str]
+    entailment_id: int
+    contradiction_id: int
+
+    @property
+    def neutral_id(self) -> int | None:
+        """The remaining column of a 3-class model; ``None`` for 2-class heads."""
+        rest = [i for i in self.id2label if i not in (self.entailment_id, self.contradiction_id)]
+        return rest[0] if len(rest) == 1 else None
+
+
+def resolve_nli_head(
+    id2label: Mapping[int, str] | None,
+    entailment_id: int | None = None,
+    contradiction_id: int | None = None,
+) -> NLIHead:
+    """Find the entailment and contradiction columns from a config's ``id2label``.
+
+    Matching is case-insensitive on the label's start ("ENTAILMENT",
+    "entailment", "Entails"...). A 2-class model's "not_entailment" class plays
+    the contradiction role, as in transformers' pipeline. Explicit ids win
+    over the config, for checkpoints whose config says ``LABEL_0``...
+    """
+    labels = {int(k): str(v) for k, v in (id2label or {}).items()}
+    n = len(labels)
+
+    def check(name: str, value: int) -> int:
+        if n and not 0 <= value < n:
+            raise ModelConfigError(f"{name}={value} is out of range for a model with {n} output classes {labels}")
+        return value
+
+    if entailment_id is None:
+        found = [i for i, name in labels.items() if name.lower().startswith("entail")]
+        if len(found) != 1:
+            raise ModelConfigError(
+                f"cannot tell which output of this model means entailment: its config's id2label is {labels}, "
+                "and exactly one label should start with 'entail'. Pass entailment_id=... and "
+                "contradiction_id=... (CLI: --entailment-id/--contradiction-id) if you know them."
+            )
+        entailment_id = found[0]
+    entailment_id = check("entailment_id", entailment_id)
+    if contradiction_id is None:
+        lowered = {i: name.lower() for i, name in labels.items() if i != entailment_id}
+        found = [i for i, name in lowered.items() if name.startswith("contradict")]
+        found = found or [i for i, name in lowered.items() if name in _NOT_ENTAILMENT]
+        if not found and len(lowered) == 1:
+            found = list(lowered)
+        if len(found) != 1:
+            raise ModelConfigError(
+                f"cannot tell which output of this model means contradiction: its config's id2label is {labels}. "
+                "Pass contradiction_id=... (CLI: --contradiction-id)."
+            )
+        contradiction_id = found[0]
+    contradiction_id = check("contradiction_id", contradiction_id)
+    if contradiction_id == entailment_id:
+        raise ModelConfigError(f"entailment_id and contradiction_id are both {entailment_id}")
+    return NLIHead(labels, entailment_id, contradiction_id)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Scores (premise, hypothesis) pairs; everything else is shared.
+
+    A backend owns its model and whatever batching suits it. It returns one
+    row of logits per pair, whose columns ``head`` describes, so the scoring
+    math (``zeroclass.scoring``) is the same for every backend.
+    """
+
+    #: What answered, as reported in results and notices (hub id or path).
+    model_name: str
+    head: NLIHead
+    #: Template used when the caller gives none: the model's own convention.
+    default_template: str
+    #: Languages the model can read (``{"en"}``), or ``None`` when unknown / many.
+    languages: frozenset[str] | None
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """Logits of shape ``(len(pairs), n_classes)``, float32 or wider."""
+        ...

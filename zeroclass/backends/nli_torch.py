@@ -1,0 +1,192 @@
+"""Cross-encoder NLI models run with PyTorch (any ``AutoModelForSequenceClassification``).
+
+Also runs ModelScope's StructBERT zero-shot checkpoints: they are BERT-shaped
+(``bert.*`` + ``classifier.*`` weights, ``vocab.txt``), so they load into
+transformers' ``BertForSequenceClassification`` on current transformers, where
+the ``modelscope`` library itself no longer runs them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError, ModelConfigError
+from .base import NLIHead, resolve_nli_head
+from .tokenized import TokenizedBackend, default_max_length
+
+__all__ = ["TorchNLIBackend", "resolve_device", "resolve_dtype"]
+
+#: transformers' pipeline default, kept so results match it out of the box.
+DEFAULT_TEMPLATE = "This example is {}."
+#: ModelScope's zero-shot pipeline puts the bare label in the hypothesis.
+MODELSCOPE_TEMPLATE = "{}"
+#: ModelScope's StructBERT NLI head: entailment first, contradiction last.
+MODELSCOPE_ENTAILMENT_ID, MODELSCOPE_CONTRADICTION_ID = 0, 2
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+
+
+def resolve_device(device: str | int | torch.device | None) -> torch.device:
+    """``None`` picks the fastest device present: cuda, then mps, then cpu."""
+    if device is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if isinstance(device, int):
+        return torch.device("cpu") if device < 0 else torch.device("cuda", device)
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from exc
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """``None`` means float32: the exact default that matches transformers' pipeline."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return _DTYPES[str(dtype).lower().removeprefix("torch.")]
+    except KeyError:
+        raise InputError(f"unknown dtype {dtype!r}: use one of float32, bfloat16, float16") from None
+
+
+def is_modelscope_structbert(path: Path) -> bool:
+    """True for a ModelScope StructBERT folder, which transformers' Auto classes cannot read."""
+    config = _read_json(path / "config.json")
+    return config.get("model_type") in {"structbert", "sbert"} or (
+        (path / "configuration.json").is_file() and config.get("model_type") is None
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def _load_structbert(path: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
+    """StructBERT weights into ``BertForSequenceClassification``, with a strict key check."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    raw = _read_json(path / "config.json")
+    fields = {k: v for k, v in raw.items() if k not in {"model_type", "architectures", "transformers_version"}}
+    num_labels = raw.get("num_labels") or len(raw.get("id2label") or {}) or 3
+    config = BertConfig(**{**fields, "num_labels": num_labels})
+    model = BertForSequenceClassification(config)
+    weights = path / "model.safetensors"
+    if weights.is_file():
+        from safetensors.torch import load_file
+
+        state = load_file(str(weights))
+    else:
+        state = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    state = {k: v for k, v in state.items() if not k.endswith("position_ids")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise ModelConfigError(
+            f"{path} does not look like a BERT-shaped StructBERT checkpoint: "
+            f"missing weights {missing[:5]}, unexpected weights {unexpected[:5]}"
+        )
+    tokenizer = BertTokenizerFast(
+        vocab_file=str(path / "vocab.txt"),
+        do_lower_case=raw.get("do_lower_case", True),
+        model_max_length=raw.get("max_position_embeddings", 512),
+    )
+    return model.to(torch_dtype), tokenizer
+
+
+class TorchNLIBackend(TokenizedBackend):
+    """A sequence-classification NLI model under ``torch.inference_mode``."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, device: torch.device, **kwargs: Any) -> None:
+        super().__init__(tokenizer, input_names=tokenizer.model_input_names, **kwargs)
+        self.model = model.eval().to(device)
+        self.device = device
+        self.dtype = next(model.parameters()).dtype
+        # Ask the model which inputs it takes: DeBERTa and BART ignore token_type_ids.
+        forward_args = set(inspect.signature(model.forward).parameters)
+        self.input_names = tuple(n for n in self.input_names if n in forward_args)
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path,
+        *,
+        model_name: str | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        max_length: int | None = None,
+        max_batch_tokens: int | None = None,
+        max_batch_size: int | None = None,
+        entailment_id: int | None = None,
+        contradiction_id: int | None = None,
+        trust_remote_code: bool = False,
+        num_threads: int | None = None,
+    ) -> "TorchNLIBackend":
+        """Load a local model folder (already fetched by ``zeroclass.hub``)."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = Path(path)
+        torch_device = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype)
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+        if is_modelscope_structbert(path):
+            model, tokenizer = _load_structbert(path, torch_dtype)
+            id2label = model.config.id2label
+            generic = all(str(v).upper().startswith("LABEL_") for v in id2label.values())
+            if generic:
+                entailment_id = MODELSCOPE_ENTAILMENT_ID if entailment_id is None else entailment_id
+                contradiction_id = MODELSCOPE_CONTRADICTION_ID if contradiction_id is None else contradiction_id
+            template = MODELSCOPE_TEMPLATE
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, trust_remote_code=trust_remote_code, dtype=torch_dtype
+            )
+            id2label = model.config.id2label
+            template = DEFAULT_TEMPLATE
+        head: NLIHead = resolve_nli_head(id2label, entailment_id, contradiction_id)
+        if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token  # as transformers' pipeline does
+        on_gpu = torch_device.type != "cpu"
+        return cls(
+            model,
+            tokenizer,
+            device=torch_device,
+            model_name=model_name or str(path),
+            head=head,
+            default_template=template,
+            max_length=max_length or default_max_length(tokenizer, model.config),
+            max_batch_tokens=max_batch_tokens or (65536 if on_gpu else 8192),
+            max_batch_size=max_batch_size,
+        )
+
+    def run_batch(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        inputs = {
+            name: torch.from_numpy(arrays[name]).to(self.device, non_blocking=True)
+            for name in self.input_names
+            if name in arrays
+        }
+        with torch.inference_mode():
+            logits = self.model(**inputs).logits
+        return logits.float().cpu().numpy()

@@ -1,0 +1,132 @@
+"""Shared engine of the cross-encoder backends (torch, ONNX Runtime).
+
+Tokenise every pair once (premise truncated, never the hypothesis), sort by
+length, cut into batches by a token budget, pad each batch only to its own
+longest pair, run the model, and put the logits back in input order. The
+subclasses only say how to run one padded batch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..batching import pad, plan_batches
+from ..errors import InputError
+from .base import NLIHead, Pair
+
+__all__ = ["TokenizedBackend", "default_max_length"]
+
+# Tokenizers without a configured limit report this sentinel (transformers' VERY_LARGE_INTEGER).
+_UNSET_LENGTH = 10**12
+
+
+def default_max_length(tokenizer: Any, config: Any = None) -> int:
+    """The longest pair the model accepts: the tokenizer's limit, else the model's positions."""
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < _UNSET_LENGTH:
+        return limit
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        # RoBERTa-style models reserve padding_idx + 1 positions.
+        if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+            positions -= (getattr(config, "pad_token_id", None) or 1) + 1
+        return positions
+    return 512
+
+
+class TokenizedBackend(ABC):
+    """Batching engine for backends that read token ids."""
+
+    model_name: str
+    head: NLIHead
+    default_template: str
+    languages: frozenset[str] | None = None
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        *,
+        model_name: str,
+        head: NLIHead,
+        default_template: str,
+        input_names: Sequence[str],
+        max_length: int,
+        max_batch_tokens: int,
+        max_batch_size: int | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.head = head
+        self.default_template = default_template
+        self.input_names = tuple(input_names)
+        self.max_length = max_length
+        self.max_batch_tokens = max_batch_tokens
+        self.max_batch_size = max_batch_size
+        self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self._pad_side = getattr(tokenizer, "padding_side", "right")
+
+    def tokenize(self, pairs: Sequence[Pair]) -> dict[str, list[list[int]]]:
+        """Token ids of each pair, unpadded; only the premise is ever truncated."""
+        premises = [p for p, _ in pairs]
+        hypotheses = [h for _, h in pairs]
+        try:
+            encoded = self.tokenizer(
+                premises,
+                hypotheses,
+                truncation="only_first",
+                max_length=self.max_length,
+                padding=False,
+            )
+        except Exception as exc:  # tokenizers raises plain Exceptions for this
+            too_long = self._hypotheses_too_long(hypotheses)
+            if too_long:
+                raise InputError(
+                    f"hypothesis {too_long!r} alone is too long for max_length={self.max_length}; "
+                    "shorten the label or template, or raise max_length"
+                ) from exc
+            raise
+        return {name: encoded[name] for name in self.input_names if name in encoded}
+
+    def _hypotheses_too_long(self, hypotheses: Sequence[str]) -> str | None:
+        for hypothesis in dict.fromkeys(hypotheses):
+            # Special tokens of a pair plus at least one premise token must fit.
+            n = len(self.tokenizer(hypothesis, add_special_tokens=False)["input_ids"])
+            if n + self.tokenizer.num_special_tokens_to_add(pair=True) + 1 > self.max_length:
+                return hypothesis
+        return None
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """Logits for every pair, in input order."""
+        if not pairs:
+            return np.zeros((0, len(self.head.id2label)), dtype=np.float32)
+        encoded = self.tokenize(pairs)
+        ids = encoded["input_ids"]
+        lengths = [len(x) for x in ids]
+        out: np.ndarray | None = None
+        for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
+            arrays = self.collate(encoded, batch)
+            logits = self.run_batch(arrays)
+            if out is None:
+                out = np.empty((len(pairs), logits.shape[-1]), dtype=np.float32)
+            out[batch] = logits
+        assert out is not None
+        return out
+
+    def collate(self, encoded: dict[str, list[list[int]]], batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Pad one batch to its own longest pair (dynamic padding)."""
+        arrays = {}
+        for name, values in encoded.items():
+            rows = [values[i] for i in batch]
+            pad_value = self._pad_id if name == "input_ids" else 0
+            arrays[name] = pad(rows, pad_value, self._pad_side)
+        if "attention_mask" in self.input_names and "attention_mask" not in arrays:
+            arrays["attention_mask"] = pad([[1] * len(encoded["input_ids"][i]) for i in batch], 0, self._pad_side)
+        return arrays
+
+    @abstractmethod
+    def run_batch(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """Logits ``(batch, n_classes)`` of one padded batch, as float32 NumPy."""

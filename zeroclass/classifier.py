@@ -1,0 +1,194 @@
+"""ZeroShotClassifier: texts and labels in, ranked labels out.
+
+The flow, one step per module: texts and labels are checked and turned into
+hypotheses (``hypotheses``), every (text, hypothesis) pair of the call is
+flattened and identical pairs are kept once (``batching.dedupe``), the backend
+scores the distinct pairs (``backends``), and the logits become per-label
+scores and a ranked result (``scoring``, ``result``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any, overload
+
+import numpy as np
+
+from . import hub as _hub
+from .backends import Backend, load_backend
+from .batching import dedupe
+from .errors import InputError, UnsupportedLanguageError
+from .hypotheses import Labels, labels_per_text, looks_chinese, make_hypotheses, normalize_texts, validate_template
+from .result import ClassificationResult
+from .scoring import label_scores, nli_probabilities, rank
+
+__all__ = ["ZeroShotClassifier", "pipeline"]
+
+logger = logging.getLogger("zeroclass")
+
+#: What Chinese-text users of the offline default are pointed to.
+CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
+
+
+class ZeroShotClassifier:
+    """Zero-shot text classifier over any NLI or embedding backend.
+
+    Build one with :meth:`from_pretrained` (or :func:`zeroclass.pipeline`),
+    then call it like transformers' zero-shot pipeline.
+    """
+
+    def __init__(self, backend: Backend, *, hypothesis_template: str | None = None) -> None:
+        self.backend = backend
+        self.hypothesis_template = validate_template(hypothesis_template) if hypothesis_template else None
+
+    @property
+    def model_name(self) -> str:
+        """The model that answers (hub id or local path)."""
+        return self.backend.model_name
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        backend: str | None = None,
+        hub: str | None = None,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        token: str | None = None,
+        hypothesis_template: str | None = None,
+        trust_remote_code: bool = False,
+        **backend_options: Any,
+    ) -> "ZeroShotClassifier":
+        """Load ``model`` (hub id, local folder, or ``None`` for the offline default).
+
+        ``backend`` is ``"torch"``, ``"onnx"`` or ``"embedding"`` (default: by
+        the model's kind). Backend options include ``device``, ``dtype``,
+        ``max_length``, ``max_batch_tokens``, ``entailment_id``,
+        ``contradiction_id`` and ``num_threads``; one a backend does not take
+        is an error. ``trust_remote_code`` stays off unless asked for.
+        """
+        source = _hub.resolve(model, hub=hub, revision=revision, cache_dir=cache_dir, token=token)
+        if trust_remote_code:
+            backend_options["trust_remote_code"] = True
+        loaded = load_backend(source, backend, **backend_options)
+        if source.hub == "bundled":
+            logger.warning(
+                "zeroclass: no model given, answering with the offline default %s "
+                "(embedding similarity, English only); pass model=... for an NLI model",
+                source.model_id,
+            )
+        return cls(loaded, hypothesis_template=hypothesis_template)
+
+    @overload
+    def __call__(self, texts: str, candidate_labels: Labels | None = ..., **kwargs: Any) -> ClassificationResult: ...
+    @overload
+    def __call__(
+        self, texts: Sequence[str], candidate_labels: Labels | None = ..., **kwargs: Any
+    ) -> list[ClassificationResult]: ...
+
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        candidate_labels: Labels | None = None,
+        *,
+        multi_label: bool = False,
+        hypothesis_template: str | None = None,
+        explain: bool = False,
+    ) -> ClassificationResult | list[ClassificationResult]:
+        """Classify one text (gives one result) or a list (gives a list).
+
+        ``candidate_labels``: a list, a string split on ``,``/``，``, or one
+        list per text. ``multi_label``: score each label on its own (0..1)
+        instead of making the scores sum to 1. ``hypothesis_template``: a
+        sentence with one ``{}`` (default: the model's own). ``explain``: add
+        each label's hypothesis and NLI probabilities.
+        """
+        items, single = normalize_texts(texts)
+        label_sets = labels_per_text(candidate_labels, len(items))
+        template = validate_template(hypothesis_template or self.hypothesis_template or self.backend.default_template)
+        self._check_language(items)
+
+        hypotheses = {id(labels): make_hypotheses(labels, template) for labels in label_sets}
+        pairs = [(text, h) for text, labels in zip(items, label_sets) for h in hypotheses[id(labels)]]
+        unique, inverse = dedupe(pairs)
+        logits = np.asarray(self.backend.score_pairs(unique))[inverse]
+
+        results: list[ClassificationResult] = []
+        start = 0
+        for text, labels in zip(items, label_sets):
+            block = logits[start : start + len(labels)]
+            start += len(labels)
+            results.append(self._result(text, labels, hypotheses[id(labels)], block, multi_label, explain))
+        return results[0] if single else results
+
+    def _result(
+        self,
+        text: str,
+        labels: list[str],
+        hypotheses: list[str],
+        logits: np.ndarray,
+        multi_label: bool,
+        explain: bool,
+    ) -> ClassificationResult:
+        head = self.backend.head
+        scores = label_scores(
+            logits, entailment_id=head.entailment_id, contradiction_id=head.contradiction_id, multi_label=multi_label
+        )
+        order = rank(scores)
+        result = ClassificationResult(
+            sequence=text,
+            labels=[labels[i] for i in order],
+            scores=[float(scores[i]) for i in order],
+        )
+        if explain:
+            probs = nli_probabilities(logits)
+            neutral = head.neutral_id
+            result["explanation"] = [
+                {
+                    "label": labels[i],
+                    "hypothesis": hypotheses[i],
+                    "score": float(scores[i]),
+                    "entailment": float(probs[i, head.entailment_id]),
+                    "neutral": None if neutral is None else float(probs[i, neutral]),
+                    "contradiction": float(probs[i, head.contradiction_id]),
+                }
+                for i in order
+            ]
+        return result
+
+    def _check_language(self, texts: list[str]) -> None:
+        """Refuse Chinese text for a model known not to read it, instead of returning noise."""
+        languages = self.backend.languages
+        if languages is None or "zh" in languages:
+            return
+        for i, text in enumerate(texts):
+            if looks_chinese(text):
+                where = "the text" if len(texts) == 1 else f"text {i}"
+                raise UnsupportedLanguageError(
+                    f"{where} is Chinese, which {self.model_name} cannot read "
+                    f"(it knows {', '.join(sorted(languages))}); its scores would be meaningless. "
+                    f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope)."
+                )
+
+
+def pipeline(
+    task: str = "zero-shot-classification",
+    model: str | os.PathLike[str] | None = None,
+    *,
+    device: str | int | None = None,
+    dtype: str | None = None,
+    **kwargs: Any,
+) -> ZeroShotClassifier:
+    """Drop-in for ``transformers.pipeline("zero-shot-classification", ...)``.
+
+    Takes the same ``model``, ``device`` and ``dtype`` (``torch_dtype`` too),
+    plus every :meth:`ZeroShotClassifier.from_pretrained` option.
+    """
+    if task != "zero-shot-classification":
+        raise InputError(f"zeroclass only does 'zero-shot-classification', not {task!r}")
+    if "torch_dtype" in kwargs:
+        dtype = dtype or kwargs.pop("torch_dtype")
+    return ZeroShotClassifier.from_pretrained(model, device=device, dtype=dtype, **kwargs)

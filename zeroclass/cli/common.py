@@ -1,0 +1,53 @@
+"""Options shared by every command that loads a model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..backends import BACKENDS
+
+__all__ = ["add_model_options", "load_classifier", "add_task_options"]
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", "-m", help="hub id or local folder (default: the bundled offline model)")
+    group.add_argument("--backend", choices=BACKENDS, help="default: by the model's kind")
+    group.add_argument("--hub", choices=("huggingface", "modelscope"), help="default: guessed from the id")
+    group.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    group.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the fastest present)")
+    group.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="default: float32")
+    group.add_argument("--max-length", type=int, help="longest pair in tokens; only the text is truncated")
+    group.add_argument("--max-batch-tokens", type=int, help="token budget of one batch")
+    group.add_argument("--threads", type=int, dest="num_threads", help="CPU threads (default: all cores)")
+    group.add_argument("--entailment-id", type=int, help="override the model config's entailment index")
+    group.add_argument("--contradiction-id", type=int, help="override the model config's contradiction index")
+    group.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model (off by default)")
+
+
+def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool = True) -> None:
+    parser.add_argument(
+        "--labels", "-l", required=labels_required, help="candidate labels, comma-separated (',' or '，')"
+    )
+    parser.add_argument("--multi-label", action="store_true", help="score each label on its own (0..1)")
+    parser.add_argument("--template", dest="hypothesis_template", help='hypothesis template with one {}, e.g. "This text is about {}."')
+
+
+def load_classifier(args: argparse.Namespace) -> Any:
+    """A ZeroShotClassifier from the parsed ``add_model_options`` options."""
+    from ..classifier import ZeroShotClassifier
+
+    options = {
+        name: getattr(args, name)
+        for name in ("device", "dtype", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id")
+        if getattr(args, name) is not None
+    }
+    return ZeroShotClassifier.from_pretrained(
+        args.model,
+        backend=args.backend,
+        hub=args.hub,
+        revision=args.revision,
+        trust_remote_code=args.trust_remote_code,
+        **options,
+    )

@@ -1,0 +1,45 @@
+"""``zeroclass download`` and ``zeroclass models``: fetch ahead, see what is cached."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    download = subparsers.add_parser("download", help="fetch a model into the hub cache for offline use")
+    download.add_argument("model", help="Hugging Face or ModelScope id (damo/... and iic/... go to ModelScope)")
+    download.add_argument("--hub", choices=("huggingface", "modelscope"))
+    download.add_argument("--revision")
+    download.set_defaults(run=run_download)
+    models = subparsers.add_parser("models", help="list the models in the local caches")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(run=run_models)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from ..hub import resolve
+
+    source = resolve(args.model, hub=args.hub, revision=args.revision)
+    print(f"{source.model_id} ({source.hub}, {source.kind}): {source.path}")
+    return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    import json
+
+    from ..hub import cached_models, hf_cache, modelscope_cache
+
+    found = cached_models()
+    if args.json:
+        print(json.dumps([{**m.__dict__, "path": str(m.path)} for m in found], ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(caption=f"caches: {hf_cache()} (Hugging Face), {modelscope_cache()} (ModelScope)")
+    for column in ("model", "hub", "kind", "size", "path"):
+        table.add_column(column)
+    for m in found:
+        table.add_row(m.model_id, m.hub, m.kind, f"{m.size_bytes / 1e6:.0f} MB", str(m.path))
+    Console().print(table)
+    return 0

