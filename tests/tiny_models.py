@@ -46,7 +46,7 @@ def build_tiny_bert(
     folder.mkdir(parents=True, exist_ok=True)
     vocab = build_vocab()
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True, model_max_length=max_length)
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True, model_max_length=max_length)
     id2label = id2label or {0: "contradiction", 1: "neutral", 2: "entailment"}
     torch.manual_seed(seed)
     config = BertConfig(

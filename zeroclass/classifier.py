@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -24,9 +25,22 @@ from .hypotheses import Labels, labels_per_text, looks_chinese, make_hypotheses,
 from .result import ClassificationResult
 from .scoring import label_scores, nli_probabilities, rank
 
-__all__ = ["ZeroShotClassifier", "pipeline"]
+__all__ = ["ZeroShotClassifier", "PreparedCall", "pipeline"]
 
 logger = logging.getLogger("zeroclass")
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A validated call: its texts, label sets, hypotheses and flattened pairs."""
+
+    texts: list[str]
+    label_sets: list[list[str]]
+    hypotheses: list[list[str]]
+    pairs: list[tuple[str, str]]
+    multi_label: bool
+    explain: bool
+    single: bool
 
 #: What Chinese-text users of the offline default are pointed to.
 CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
@@ -106,23 +120,50 @@ class ZeroShotClassifier:
         sentence with one ``{}`` (default: the model's own). ``explain``: add
         each label's hypothesis and NLI probabilities.
         """
+        call = self.prepare(
+            texts, candidate_labels, multi_label=multi_label, hypothesis_template=hypothesis_template, explain=explain
+        )
+        unique, inverse = dedupe(call.pairs)
+        logits = np.asarray(self.backend.score_pairs(unique))[inverse]
+        return self.finish(call, logits)
+
+    def prepare(
+        self,
+        texts: str | Sequence[str],
+        candidate_labels: Labels | None = None,
+        *,
+        multi_label: bool = False,
+        hypothesis_template: str | None = None,
+        explain: bool = False,
+    ) -> PreparedCall:
+        """Validate a call and build its (text, hypothesis) pairs, without scoring.
+
+        With :meth:`finish` this splits a call in two, so a server can score
+        the pairs of many concurrent requests in one batch; all input errors
+        are raised here, before anything is queued.
+        """
         items, single = normalize_texts(texts)
         label_sets = labels_per_text(candidate_labels, len(items))
         template = validate_template(hypothesis_template or self.hypothesis_template or self.backend.default_template)
         self._check_language(items)
+        by_set = {id(labels): make_hypotheses(labels, template) for labels in label_sets}
+        hypotheses = [by_set[id(labels)] for labels in label_sets]
+        pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
+        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single)
 
-        hypotheses = {id(labels): make_hypotheses(labels, template) for labels in label_sets}
-        pairs = [(text, h) for text, labels in zip(items, label_sets) for h in hypotheses[id(labels)]]
-        unique, inverse = dedupe(pairs)
-        logits = np.asarray(self.backend.score_pairs(unique))[inverse]
-
+    def finish(
+        self, call: PreparedCall, logits: np.ndarray
+    ) -> ClassificationResult | list[ClassificationResult]:
+        """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
+        if len(logits) != len(call.pairs):
+            raise ValueError(f"got {len(logits)} rows of logits for {len(call.pairs)} pairs")
         results: list[ClassificationResult] = []
         start = 0
-        for text, labels in zip(items, label_sets):
+        for text, labels, hyps in zip(call.texts, call.label_sets, call.hypotheses):
             block = logits[start : start + len(labels)]
             start += len(labels)
-            results.append(self._result(text, labels, hypotheses[id(labels)], block, multi_label, explain))
-        return results[0] if single else results
+            results.append(self._result(text, labels, hyps, block, call.multi_label, call.explain))
+        return results[0] if call.single else results
 
     def _result(
         self,

@@ -106,10 +106,14 @@ def _load_structbert(path: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
             f"{path} does not look like a BERT-shaped StructBERT checkpoint: "
             f"missing weights {missing[:5]}, unexpected weights {unexpected[:5]}"
         )
+    # ModelScope's preprocessor tokenises to 512 unless configuration.json's
+    # preprocessor section says otherwise.
+    preprocessor = _read_json(path / "configuration.json").get("preprocessor") or {}
+    max_length = preprocessor.get("max_length") or preprocessor.get("sequence_length") or 512
     tokenizer = BertTokenizerFast(
-        vocab_file=str(path / "vocab.txt"),
+        vocab=str(path / "vocab.txt"),
         do_lower_case=raw.get("do_lower_case", True),
-        model_max_length=raw.get("max_position_embeddings", 512),
+        model_max_length=min(int(max_length), config.max_position_embeddings),
     )
     return model.to(torch_dtype), tokenizer
 
@@ -153,10 +157,9 @@ class TorchNLIBackend(TokenizedBackend):
         if is_modelscope_structbert(path):
             model, tokenizer = _load_structbert(path, torch_dtype)
             id2label = model.config.id2label
-            generic = all(str(v).upper().startswith("LABEL_") for v in id2label.values())
-            if generic:
-                entailment_id = MODELSCOPE_ENTAILMENT_ID if entailment_id is None else entailment_id
-                contradiction_id = MODELSCOPE_CONTRADICTION_ID if contradiction_id is None else contradiction_id
+            # ModelScope's pipeline hard-codes these and never reads id2label; so do we.
+            entailment_id = MODELSCOPE_ENTAILMENT_ID if entailment_id is None else entailment_id
+            contradiction_id = MODELSCOPE_CONTRADICTION_ID if contradiction_id is None else contradiction_id
             template = MODELSCOPE_TEMPLATE
         else:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
