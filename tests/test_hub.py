@@ -35,7 +35,8 @@ def test_modelscope_model_loads_offline_from_modelscope_cache(tmp_path, monkeypa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path))
     model_id = "damo/nlp_structbert_zero-shot-classification_chinese-base"
-    shutil.copytree(FIXTURES / "structbert_tiny", tmp_path / "models" / model_id)
+    owner, name = model_id.split("/")
+    shutil.copytree(FIXTURES / "structbert_tiny", tmp_path / "models" / owner / name)
     classifier = pipeline(model=model_id, device="cpu")
     assert classifier.backend.default_template == "{}"
     assert sorted(classifier("世界那么大，我想去看看", ["家居", "旅游", "科技"])["labels"]) == ["家居", "旅游", "科技"]

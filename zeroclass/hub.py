@@ -69,8 +69,8 @@ def is_offline() -> bool:
 
 
 def modelscope_cache() -> Path:
-    """ModelScope's cache root, as its client computes it."""
-    return Path(os.environ.get("MODELSCOPE_CACHE", Path.home() / ".cache" / "modelscope" / "hub")).expanduser()
+    """ModelScope's cache root: ``MODELSCOPE_CACHE``, else ``~/.cache/modelscope``."""
+    return Path(os.environ.get("MODELSCOPE_CACHE", Path.home() / ".cache" / "modelscope")).expanduser()
 
 
 def hf_cache() -> Path:
@@ -212,9 +212,20 @@ def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, toke
 
 
 def _modelscope_candidates(model_id: str, cache_dir: object) -> list[Path]:
+    """Every folder where one of ModelScope's clients, old or new, may have put ``model_id``."""
     root = Path(os.fspath(cache_dir)) if cache_dir else modelscope_cache()
-    # ModelScope >= 1.14 keeps models under models/<owner>/<name>; older ones under <owner>/<name>.
-    return [root / "models" / model_id, root / model_id]
+    owner, name = model_id.split("/", 1)
+    safe = name.replace(".", "___")
+    snapshots = sorted(
+        (root / "models" / f"{owner}--{name}" / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    return [
+        root / "models" / owner / safe,  # modelscope_hub
+        *snapshots,  # modelscope_hub, revision snapshots
+        root / "hub" / "models" / owner / safe,  # SDK 1.x default (~/.cache/modelscope/hub)
+        root / "hub" / owner / name,
+        root / owner / name,  # flat, when MODELSCOPE_CACHE was set
+    ]
 
 
 def _modelscope_snapshot(model_id: str, *, revision: str | None, cache_dir: object) -> Path:
@@ -274,13 +285,16 @@ def cached_models() -> list[CachedModel]:
             CachedModel(repo.repo_id, "huggingface", latest.snapshot_path, repo.size_on_disk, guess_kind(latest.snapshot_path))
         )
     root = modelscope_cache()
-    for base in (root / "models", root):
-        if not base.is_dir():
+    for config in sorted(root.glob("**/config.json")) if root.is_dir() else []:
+        folder = config.parent
+        if (folder.parent / "config.json").is_file():
+            continue  # a sub-module's config (1_Pooling/config.json), not a model
+        parts = folder.relative_to(root).parts
+        if len(parts) >= 3 and parts[-2] == "snapshots":  # models/owner--name/snapshots/rev
+            model_id = parts[-3].replace("--", "/", 1)
+        elif len(parts) >= 2:
+            model_id = f"{parts[-2]}/{parts[-1].replace('___', '.')}"
+        else:
             continue
-        for config in sorted(base.glob("*/*/config.json")):
-            folder = config.parent
-            model_id = f"{folder.parent.name}/{folder.name}"
-            if base == root and folder.parent.name == "models":
-                continue
-            found.append(CachedModel(model_id, "modelscope", folder, _folder_size(folder), guess_kind(folder)))
+        found.append(CachedModel(model_id, "modelscope", folder, _folder_size(folder), guess_kind(folder)))
     return found
