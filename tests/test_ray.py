@@ -1,0 +1,58 @@
+"""The Ray engine: same results as the local engine, row for row, on a local 2-CPU Ray."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from zeroclass.batch import classify_file  # noqa: E402
+from zeroclass.distributed import classify_dataset  # noqa: E402
+from zeroclass.tables import read_table  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+LABELS = ["sports", "finance", "weather"]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def test_ray_engine_equals_local_engine_row_for_row(tmp_path: Path, tiny_nli_dir: Path, local_ray) -> None:
+    rows = [{"id": i, "text": f"the team won match number {i} in the rain"} for i in range(300)]
+    rows[17]["text"] = ""  # a bad row goes through Ray the same way
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    options = {"model": str(tiny_nli_dir), "device": "cpu", "num_threads": 1, "progress": False, "chunk_rows": 40}
+    local = classify_file(src, tmp_path / "local.parquet", LABELS, **options)
+    remote = classify_file(src, tmp_path / "ray.parquet", LABELS, engine="ray", actors=2, **options)
+    assert (remote.rows, remote.bad_rows) == (local.rows, local.bad_rows) == (300, 1)
+    a, b = read_table(tmp_path / "local.parquet").to_pylist(), read_table(tmp_path / "ray.parquet").to_pylist()
+    assert [r["id"] for r in b] == list(range(300))
+    for x, y in zip(a, b):
+        assert (x["predicted_label"], x["error"]) == (y["predicted_label"], y["error"])
+        if x["predicted_scores"] is not None:
+            assert [s["label"] for s in x["predicted_scores"]] == [s["label"] for s in y["predicted_scores"]]
+            assert [s["score"] for s in x["predicted_scores"]] == pytest.approx(
+                [s["score"] for s in y["predicted_scores"]], abs=1e-6
+            )
+
+
+def test_classify_dataset_on_any_ray_dataset(tiny_nli_dir: Path, tiny_classifier, local_ray) -> None:
+    texts = ["rain and storm today", "the stock market fell", "they won the match"]
+    dataset = ray.data.from_items([{"body": t, "n": i} for i, t in enumerate(texts)])
+    out = classify_dataset(dataset, "sports, finance, weather", model=str(tiny_nli_dir), text_column="body",
+                           top_k=1, device="cpu", num_threads=1).take_all()
+    got = {row["n"]: row for row in out}
+    for i, text in enumerate(texts):
+        want = tiny_classifier(text, LABELS)
+        assert got[i]["predicted_label"] == want["labels"][0]
+        assert got[i]["predicted_score"] == pytest.approx(want["scores"][0], abs=1e-6)
+        assert len(got[i]["predicted_scores"]) == 1 and got[i]["error"] is None

@@ -1,0 +1,155 @@
+"""``classify_file``: one input file to one output file, chunk by chunk, resumable.
+
+The loop is small because each concern lives elsewhere: reading and writing
+tables (``zeroclass.tables``), the columns added to a chunk (``annotate``),
+durable commits and the final assembly (``manifest``), progress
+(``progress``), and the Ray engine (``zeroclass.distributed``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..classifier import ZeroShotClassifier
+from ..errors import InputError
+from ..tables import check_readable, count_rows, rechunk, stream_table, table_format
+from .annotate import ERROR_COLUMN, Task, annotate
+from .manifest import fingerprint, open_job
+from .progress import Progress
+
+__all__ = ["classify_file", "BatchSummary", "ENGINES"]
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a finished job did; ``resumed_rows`` were done by earlier, interrupted runs."""
+
+    output: Path
+    rows: int
+    bad_rows: int
+    resumed_rows: int
+    seconds: float
+    rows_per_s: float
+    bad_examples: list[str]
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.rows:,} rows -> {self.output} ({self.bad_rows:,} bad), "
+            f"{self.rows_per_s:,.0f} rows/s"
+            + (f"; {self.resumed_rows:,} rows were done by an earlier run" if self.resumed_rows else "")
+        ]
+        lines += [f"  bad: {example}" for example in self.bad_examples]
+        if self.bad_rows > len(self.bad_examples):
+            lines.append(f"  ... see the {ERROR_COLUMN!r} column for all {self.bad_rows:,}")
+        return "\n".join(lines)
+
+
+def classify_file(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    candidate_labels: str | Sequence[str],
+    *,
+    model: str | os.PathLike[str] | ZeroShotClassifier | None = None,
+    text_column: str = "text",
+    id_column: str | None = None,
+    multi_label: bool = False,
+    hypothesis_template: str | None = None,
+    top_k: int | None = None,
+    engine: str = "local",
+    overwrite: bool = False,
+    chunk_rows: int = 1000,
+    progress: bool = True,
+    ray_address: str | None = None,
+    actors: int = 1,
+    num_cpus: float = 1,
+    num_gpus: float = 0,
+    **model_options: Any,
+) -> BatchSummary:
+    """Classify every row of a CSV, TSV, JSON-lines or Parquet file into another such file.
+
+    The output has every input column, in input order, plus
+    ``predicted_label``, ``predicted_score``, ``predicted_scores`` (every
+    label, or the ``top_k`` best, with its score) and ``error``. Results are
+    committed every ``chunk_rows`` rows; after a crash, the same call
+    continues where it stopped. ``model`` is a hub id, a local folder, a
+    loaded classifier, or ``None`` for the offline default;
+    ``model_options`` go to :meth:`ZeroShotClassifier.from_pretrained`.
+    ``engine="ray"`` classifies on Ray Data with ``actors`` actors of
+    ``num_cpus``/``num_gpus`` each, on the cluster at ``ray_address`` (or
+    ``RAY_ADDRESS``), else on a local Ray.
+    """
+    started = time.monotonic()
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    task = Task.make(
+        candidate_labels, text_column=text_column, multi_label=multi_label,
+        hypothesis_template=hypothesis_template, top_k=top_k,
+    )
+    source, target = check_readable(input), Path(output)
+    table_format(target)  # an unknown output suffix fails now, not after the last chunk
+    if target.resolve() == source.resolve():
+        raise InputError(f"{target}: the output would overwrite the input; choose another path")
+    # Loaded here even for Ray: bad model options fail before any work, and the
+    # manifest records the model actually resolved.
+    classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
+    job = {
+        **fingerprint(source),
+        "model": classifier.model_name,
+        "labels": list(task.labels),
+        "text_column": task.text_column,
+        "multi_label": task.multi_label,
+        "hypothesis_template": task.hypothesis_template,
+        "top_k": task.top_k,
+    }
+    manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
+    resumed = manifest.rows
+    if not manifest.complete:
+        bar = Progress(count_rows(source), manifest.rows, enabled=progress)
+        chunks = stream_table(source, chunk_rows=manifest.chunk_rows, problem_column=ERROR_COLUMN, skip_rows=manifest.rows)
+        if engine == "ray":
+            from ..distributed import classify_tables
+
+            results = rechunk(
+                classify_tables(chunks, task, model=model, model_options=model_options, actors=actors,
+                                num_cpus=num_cpus, num_gpus=num_gpus, address=ray_address),
+                manifest.chunk_rows,
+            )
+        else:
+            results = (annotate(classifier, chunk, task) for chunk in chunks)
+        try:
+            for table in results:
+                manifest.commit(table, list(_bad_rows(table, manifest.rows, id_column)))
+                bar.update(table.num_rows)
+        finally:
+            bar.close()
+        manifest.complete = True
+        manifest.save()
+    if manifest.chunks == 0:
+        manifest.discard()
+        raise InputError(f"{source}: the file has no rows")
+    manifest.publish(target)
+    seconds = time.monotonic() - started
+    done_now = manifest.rows - resumed
+    return BatchSummary(target, manifest.rows, manifest.bad_rows, resumed, seconds,
+                        done_now / seconds if seconds > 0 else 0.0, manifest.bad_examples)
+
+
+def _bad_rows(table: pa.Table, offset: int, id_column: str | None) -> Iterator[str]:
+    """``row N (id X): why`` for each row of a committed chunk that has no prediction."""
+    if id_column is not None and id_column not in table.column_names:
+        raise InputError(f"no id column {id_column!r}; the input has {', '.join(map(repr, table.column_names))}")
+    errors = table.column(ERROR_COLUMN).to_pylist()
+    ids = table.column(id_column).to_pylist() if id_column else None
+    for i, error in enumerate(errors):
+        if error is not None:
+            where = f"row {offset + i + 1}" + (f" ({id_column} {ids[i]!r})" if ids else "")
+            yield f"{where}: {error}"
