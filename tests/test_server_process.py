@@ -1,0 +1,110 @@
+"""``zeroclass serve`` as a real process on 127.0.0.1: SIGTERM drains, HF clients work unchanged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts a Python process that imports torch
+
+
+#: ``zeroclass ...`` run by this interpreter, whether or not the console script is on PATH.
+ZEROCLASS = [sys.executable, "-c", "import sys; from zeroclass.cli import main; sys.exit(main())"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(model: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run ``zeroclass serve`` on a free loopback port until ready; yields the process and its URL."""
+    port = free_port()
+    command = [*ZEROCLASS, "serve", "--model", str(model), "--port", str(port), *options]
+    process = subprocess.Popen(
+        command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, f"server exited early:\n{process.stdout.read()}"
+            assert time.monotonic() < deadline, "server not ready after 60 s"
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        process.stdout.close()
+
+
+def test_sigterm_finishes_in_flight_request_refuses_new_ones_and_exits_0(tiny_nli_dir, tiny_classifier):
+    # A 3 s batching window keeps the request in flight while the signal arrives.
+    with serve(tiny_nli_dir, "--max-wait-ms", "3000") as (process, url):
+        body = {"text": "the world is big", "candidate_labels": ["travel", "home"]}
+        answer: dict[str, httpx.Response] = {}
+        sender = threading.Thread(target=lambda: answer.update(r=httpx.post(f"{url}/v1/classify", json=body, timeout=30)))
+        sender.start()
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/healthz", timeout=2)
+        sender.join(30)
+        assert process.wait(30) == 0
+        log = process.stdout.read()
+    response = answer["r"]
+    assert response.status_code == 200, log
+    assert response.json()["results"][0]["scores"] == pytest.approx(
+        tiny_classifier("the world is big", ["travel", "home"])["scores"], abs=1e-6
+    )
+
+
+def test_huggingface_inference_client_works_by_changing_the_url(tiny_nli_dir, tiny_classifier, monkeypatch):
+    from huggingface_hub import InferenceClient, constants
+    from huggingface_hub.errors import HfHubHTTPError
+
+    # The suite runs with HF_HUB_OFFLINE=1, which blocks every request the client makes,
+    # loopback included; this test talks to 127.0.0.1 only.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+    env = {"ZC_TEST_KEY": "k3y"}
+    with serve(tiny_nli_dir, "--api-key-env", "ZC_TEST_KEY", env=env) as (_, url):
+        client = InferenceClient(model=f"{url}/hf-inference/models/facebook/bart-large-mnli", token="k3y")
+        text, labels = "a new phone with a great camera", ["technology", "travel", "food"]
+        output = client.zero_shot_classification(text, labels, multi_label=True, hypothesis_template="It is about {}.")
+        expected = tiny_classifier(text, labels, multi_label=True, hypothesis_template="It is about {}.")
+        assert [o.label for o in output] == expected["labels"]
+        assert [o.score for o in output] == pytest.approx(expected["scores"], abs=1e-6)
+        with pytest.raises(HfHubHTTPError, match="duplicate label"):
+            client.zero_shot_classification(text, ["food", "food"])
+        with pytest.raises(HfHubHTTPError, match="wrong API key"):
+            InferenceClient(model=f"{url}/hf-inference/models/x", token="bad").zero_shot_classification(text, labels)
+
+
+def test_missing_api_key_variable_fails_before_loading(tiny_nli_dir):
+    result = subprocess.run(
+        [*ZEROCLASS, "serve", "--model", str(tiny_nli_dir), "--api-key-env", "ZC_UNSET_VAR"],
+        capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "ZC_UNSET_VAR"}, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--api-key-env ZC_UNSET_VAR: that environment variable is unset or empty" in result.stderr

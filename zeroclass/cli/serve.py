@@ -1,0 +1,101 @@
+"""``zeroclass serve``: the HTTP service (playground at ``/``, API, metrics).
+
+Binds to 127.0.0.1 unless ``--host`` says otherwise: a model server is not
+something to expose by accident. On SIGTERM it stops accepting connections,
+finishes the requests in flight and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+from typing import Any
+
+from ..errors import InputError
+from .common import add_model_options, load_classifier
+
+#: Carries the parsed options to the worker processes of ``--workers N``.
+_ARGS_ENV = "ZEROCLASS_SERVE_ARGS"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the HTTP service: playground, classify API, HF-compatible route, metrics",
+        description=(
+            "Serve a model over HTTP with dynamic micro-batching. Playground at /, API docs at /docs. "
+            "--max-batch-tokens is both the backend's per-forward-pass budget and the micro-batch budget."
+        ),
+    )
+    server = parser.add_argument_group("server")
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    server.add_argument("--port", type=int, default=8000, help="default: 8000")
+    server.add_argument("--workers", type=int, default=1, help="server processes, each with its own model (default: 1)")
+    server.add_argument(
+        "--api-key-env", metavar="VAR",
+        help="require the API key held in environment variable VAR (Authorization: Bearer KEY or X-API-Key: KEY)",
+    )
+    server.add_argument("--max-wait-ms", type=float, default=5.0, help="longest wait for a micro-batch to fill (default: 5)")
+    server.add_argument("--max-batch-requests", type=int, help="most requests per micro-batch (default: no cap; 1 turns batching off)")
+    server.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503 + Retry-After (default: 256)")
+    limits = parser.add_argument_group("limits (over one: 413 or 422 naming it)")
+    limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="default: 1048576")
+    limits.add_argument("--max-texts", type=int, default=64, help="texts per request (default: 64)")
+    limits.add_argument("--max-labels", type=int, default=64, help="candidate labels per text (default: 64)")
+    limits.add_argument("--max-text-chars", type=int, default=20_000, help="characters per text (default: 20000)")
+    add_model_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise InputError(f"zeroclass serve needs {exc.name}: pip install 'zeroclass[server]'") from exc
+    settings = _settings(args)  # fail on bad options before loading a model
+    if args.workers > 1:
+        os.environ[_ARGS_ENV] = json.dumps({k: v for k, v in vars(args).items() if k != "run"})
+        uvicorn.run(f"{__name__}:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers)
+        return 0
+    from ..server import create_app
+
+    app = create_app(load_classifier(args), settings)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal
+    # against the handler it found; with this one that ends in exit 0.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def app_from_env() -> Any:
+    """The app of one ``--workers`` process, built from the options its parent parsed."""
+    from ..server import create_app
+
+    args = argparse.Namespace(**json.loads(os.environ[_ARGS_ENV]))
+    return create_app(load_classifier(args), _settings(args))
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from ..server import ServerSettings
+
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            raise InputError(f"--api-key-env {args.api_key_env}: that environment variable is unset or empty")
+    try:
+        return ServerSettings(
+            max_body_bytes=args.max_body_bytes,
+            max_texts=args.max_texts,
+            max_labels=args.max_labels,
+            max_text_chars=args.max_text_chars,
+            max_batch_tokens=args.max_batch_tokens,
+            max_batch_requests=args.max_batch_requests,
+            max_wait_ms=args.max_wait_ms,
+            max_queue=args.max_queue,
+            api_key=api_key,
+        )
+    except ValueError as exc:
+        raise InputError(f"bad server option: {exc} (see zeroclass serve --help)") from None
