@@ -10,12 +10,14 @@ identical pairs have identical logits.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import queue
+import threading
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["dedupe", "plan_batches", "pad"]
+__all__ = ["dedupe", "plan_batches", "pad", "prefetch"]
 
 T = TypeVar("T", bound=Hashable)
 
@@ -67,13 +69,64 @@ def pad(sequences: Sequence[Sequence[int]], pad_value: int, side: str = "right")
 
     Done in NumPy rather than with ``tokenizer.pad`` because it runs once per
     batch on the hot path and the tokenizer's generic version is several
-    times slower.
+    times slower; one flat scatter instead of a Python loop per row keeps it
+    cheap enough to feed a GPU.
     """
-    longest = max(len(s) for s in sequences)
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    longest = int(lengths.max())
     out = np.full((len(sequences), longest), pad_value, dtype=np.int64)
-    for row, seq in enumerate(sequences):
-        if side == "right":
-            out[row, : len(seq)] = seq
-        else:
-            out[row, longest - len(seq) :] = seq
+    rows = np.repeat(np.arange(len(sequences)), lengths)
+    cols = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    if side != "right":
+        cols += np.repeat(longest - lengths, lengths)
+    out[rows, cols] = np.fromiter((t for s in sequences for t in s), dtype=np.int64, count=int(lengths.sum()))
     return out
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int) -> Iterator[T]:
+    """Yield ``items``, computed up to ``depth`` ahead in a worker thread.
+
+    The host work of a batch (tokenising, padding, pinning memory) then
+    overlaps the model running the previous one, so a fast device is not left
+    waiting on Python. Tokenizers and torch release the GIL, so the overlap is
+    real. An exception in the worker is raised here; leaving the loop early
+    stops the worker.
+    """
+    slots: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Queue ``item`` unless the consumer has gone; never blocks past that."""
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(exc)
+
+    worker = threading.Thread(target=produce, name="zeroclass-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()

@@ -4,17 +4,23 @@ Tokenise every pair once (premise truncated, never the hypothesis), sort by
 length, cut into batches by a token budget, pad each batch only to its own
 longest pair, run the model, and put the logits back in input order. The
 subclasses only say how to run one padded batch.
+
+For fast devices the same loop becomes a pipeline: pairs are tokenised in
+chunks, and a worker thread tokenises, pads and stages (e.g. pins) batches
+ahead while the device runs the current one; ``launch``/``fetch`` let a
+backend keep one batch in flight so that reading its logits back overlaps
+the next launch.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..batching import pad, plan_batches
+from ..batching import pad, plan_batches, prefetch
 from ..errors import InputError
 from .base import NLIHead, Pair
 
@@ -45,6 +51,12 @@ class TokenizedBackend(ABC):
     head: NLIHead
     default_template: str
     languages: frozenset[str] | None = None
+    #: Batches prepared ahead in a worker thread (0: inline, best when the
+    #: model shares the CPU with the host work, as on a CPU backend).
+    prefetch: int = 0
+    #: Pairs tokenised and length-sorted together; ``None`` = the whole call.
+    #: Chunks let a device start on the first batches while later ones are tokenised.
+    chunk_pairs: int | None = None
 
     def __init__(
         self,
@@ -101,20 +113,38 @@ class TokenizedBackend(ABC):
 
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
         """Logits for every pair, in input order."""
-        if not pairs:
-            return np.zeros((0, len(self.head.id2label)), dtype=np.float32)
-        encoded = self.tokenize(pairs)
-        ids = encoded["input_ids"]
-        lengths = [len(x) for x in ids]
-        out: np.ndarray | None = None
-        for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
-            arrays = self.collate(encoded, batch)
-            logits = self.run_batch(arrays)
-            if out is None:
-                out = np.empty((len(pairs), logits.shape[-1]), dtype=np.float32)
-            out[batch] = logits
-        assert out is not None
+        out = np.zeros((len(pairs), len(self.head.id2label)), dtype=np.float32)
+        batches = self._batches(pairs)
+        in_flight: tuple[np.ndarray, Any] | None = None
+        for index, staged in prefetch(batches, self.prefetch) if self.prefetch else batches:
+            launched = (index, self.launch(staged))
+            if in_flight is not None:
+                out[in_flight[0]] = self.fetch(in_flight[1])
+            in_flight = launched
+        if in_flight is not None:
+            out[in_flight[0]] = self.fetch(in_flight[1])
         return out
+
+    def _batches(self, pairs: Sequence[Pair]) -> Iterator[tuple[np.ndarray, Any]]:
+        """(indices into ``pairs``, staged inputs) of each batch, longest first within a chunk."""
+        step = self.chunk_pairs or max(len(pairs), 1)
+        for start in range(0, len(pairs), step):
+            encoded = self.tokenize(pairs[start : start + step])
+            lengths = [len(x) for x in encoded["input_ids"]]
+            for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
+                yield batch + start, self.stage(self.collate(encoded, batch))
+
+    def stage(self, arrays: dict[str, np.ndarray]) -> Any:
+        """Host-side preparation of a padded batch (runs in the prefetch worker); default: none."""
+        return arrays
+
+    def launch(self, staged: Any) -> Any:
+        """Start one batch; what is returned goes to :meth:`fetch`. Default: run it at once."""
+        return self.run_batch(staged)
+
+    def fetch(self, launched: Any) -> np.ndarray:
+        """The float32 logits of a launched batch (waits for the device if it must)."""
+        return launched
 
     def collate(self, encoded: dict[str, list[list[int]]], batch: np.ndarray) -> dict[str, np.ndarray]:
         """Pad one batch to its own longest pair (dynamic padding)."""

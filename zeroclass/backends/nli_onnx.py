@@ -1,0 +1,223 @@
+"""Cross-encoder NLI models run with ONNX Runtime, optionally int8-quantised.
+
+The first load of a model exports it (with torch, through the ``torch``
+backend's loader, so ModelScope StructBERT works too), fuses the transformer
+graph (attention, layer norm, GELU) with ONNX Runtime's optimiser, and
+optionally applies dynamic int8 quantisation. The result, with the tokenizer
+and the NLI head, is cached under ``$ZEROCLASS_CACHE/onnx/<key>`` (default
+``~/.cache/zeroclass``), keyed by the model's files and the export options, so
+every later load reads the cache and runs with onnxruntime alone: torch is
+never imported on that path, which is what lets a small inference image skip
+it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import InputError
+from .base import NLIHead, resolve_nli_head
+from .tokenized import TokenizedBackend
+
+__all__ = ["OnnxNLIBackend", "export_dir", "QUANTIZE"]
+
+#: Quantisation modes: ``None`` keeps fp32; ``"int8"`` is dynamic quantisation
+#: (int8 weights, activations quantised per batch at run time).
+QUANTIZE = ("int8",)
+#: Bumped whenever the export recipe changes, so old caches are not reused.
+_RECIPE = 1
+_OPSET = 17
+#: Model types whose graphs ONNX Runtime's BERT fusions understand.
+_BERT_LIKE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "structbert", "sbert"}
+_META = "zeroclass.json"
+
+
+def cache_root() -> Path:
+    """Where exports live: ``$ZEROCLASS_CACHE`` or ``~/.cache/zeroclass``."""
+    return Path(os.environ.get("ZEROCLASS_CACHE", Path.home() / ".cache" / "zeroclass")).expanduser()
+
+
+def export_dir(path: str | Path, quantize: str | None) -> Path:
+    """The cache folder of ``path`` exported with these options.
+
+    The key hashes every file's name, size and modification time (not the
+    content: re-hashing a 1 GB checkpoint on every load would cost seconds),
+    the options, and the onnxruntime version, whose fusions the graph holds.
+    """
+    folder = Path(path).resolve()
+    files = sorted(
+        (str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f in folder.rglob("*") if f.is_file()
+    )
+    key = json.dumps(
+        {"model": str(folder), "files": files, "quantize": quantize, "opset": _OPSET, "recipe": _RECIPE, "ort": ort.__version__}
+    )
+    return cache_root() / "onnx" / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _export(path: Path, target: Path, *, quantize: str | None, trust_remote_code: bool) -> None:
+    """Export, fuse and quantise ``path`` into ``target`` (written whole, then renamed into place)."""
+    import torch
+
+    from .nli_torch import TorchNLIBackend
+
+    source = TorchNLIBackend.from_path(path, device="cpu", trust_remote_code=trust_remote_code)
+    model = source.model
+    if hasattr(model, "set_attn_implementation"):
+        # The eager attention graph is the one ONNX Runtime's fusions recognise.
+        model.set_attn_implementation("eager")
+    names = list(source.input_names)
+    # Two pairs of different lengths: with no padding in the traced batch,
+    # transformers skips building the attention mask and the graph would lack it.
+    sample = source.collate(source.tokenize([("a premise to trace with", "a hypothesis"), ("short", "one")]), np.array([0, 1]))
+    args = tuple(torch.from_numpy(sample[n]) for n in names)
+
+    class ByName(torch.nn.Module):
+        """Positional inputs in ``names`` order, passed on by keyword (forward's own order differs)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            return self.model(**dict(zip(names, tensors))).logits
+
+    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    work.chmod(0o755)
+    try:
+        raw = work / "raw.onnx"
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about shapes the dynamic axes cover
+            torch.onnx.export(
+                ByName(), args, str(raw), input_names=names, output_names=["logits"],
+                dynamic_axes=axes, opset_version=_OPSET, dynamo=False,
+            )
+        final = work / "model.onnx"
+        _optimize(raw, final, model.config)
+        if quantize == "int8":
+            from onnx import TensorProto
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            # Fused ops (com.microsoft) defeat shape inference; their outputs are float.
+            quantize_dynamic(
+                str(final), str(work / "int8.onnx"), weight_type=QuantType.QInt8,
+                extra_options={"DefaultTensorType": TensorProto.FLOAT},
+            )
+            (work / "int8.onnx").replace(final)
+        raw.unlink()
+        source.tokenizer.save_pretrained(work)
+        meta = {
+            "id2label": {str(k): v for k, v in source.head.id2label.items()},
+            "entailment_id": source.head.entailment_id,
+            "contradiction_id": source.head.contradiction_id,
+            "default_template": source.default_template,
+            "max_length": source.max_length,
+            "input_names": names,
+        }
+        (work / _META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        try:
+            work.rename(target)
+        except OSError:  # another process finished the same export first
+            if not (target / _META).is_file():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _optimize(raw: Path, out: Path, config: Any) -> None:
+    """Fuse attention / layer norm / GELU for BERT-like graphs; others keep ORT's run-time optimisations."""
+    model_type = str(getattr(config, "model_type", ""))
+    if model_type not in _BERT_LIKE:
+        shutil.copyfile(raw, out)
+        return
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(
+        str(raw), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size, opt_level=0
+    )
+    fused.save_model_to_file(str(out))
+
+
+class OnnxNLIBackend(TokenizedBackend):
+    """An exported NLI model in an ONNX Runtime session."""
+
+    def __init__(self, session: ort.InferenceSession, tokenizer: Any, **kwargs: Any) -> None:
+        super().__init__(tokenizer, input_names=[i.name for i in session.get_inputs()], **kwargs)
+        self.session = session
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path,
+        *,
+        model_name: str | None = None,
+        quantize: str | None = None,
+        device: str | None = None,
+        max_length: int | None = None,
+        max_batch_tokens: int | None = None,
+        max_batch_size: int | None = None,
+        entailment_id: int | None = None,
+        contradiction_id: int | None = None,
+        trust_remote_code: bool = False,
+        num_threads: int | None = None,
+    ) -> "OnnxNLIBackend":
+        """Load ``path``'s cached export, exporting it first if there is none."""
+        if quantize is not None and quantize not in QUANTIZE:
+            raise InputError(f"unknown quantize={quantize!r}: use one of {', '.join(QUANTIZE)} (or none for fp32)")
+        providers = _providers(device)
+        folder = export_dir(path, quantize)
+        if not (folder / _META).is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            _export(Path(path), folder, quantize=quantize, trust_remote_code=trust_remote_code)
+        from transformers import AutoTokenizer
+
+        meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        head: NLIHead = resolve_nli_head(
+            {int(k): v for k, v in meta["id2label"].items()},
+            meta["entailment_id"] if entailment_id is None else entailment_id,
+            meta["contradiction_id"] if contradiction_id is None else contradiction_id,
+        )
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = num_threads or 0  # 0: onnxruntime's default, every physical core
+        session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=providers)
+        return cls(
+            session,
+            tokenizer,
+            model_name=model_name or str(path),
+            head=head,
+            default_template=meta["default_template"],
+            max_length=min(max_length or meta["max_length"], meta["max_length"]),
+            max_batch_tokens=max_batch_tokens or (65536 if providers[0] != "CPUExecutionProvider" else 8192),
+            max_batch_size=max_batch_size,
+        )
+
+    def run_batch(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {name: arrays[name] for name in self.input_names}
+        return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
+
+
+def _providers(device: str | None) -> list[str]:
+    """ONNX Runtime execution providers for ``device`` (cpu, or cuda when onnxruntime-gpu is installed)."""
+    kind = (device or "cpu").split(":")[0]
+    if kind == "cpu":
+        return ["CPUExecutionProvider"]
+    if kind == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    raise InputError(
+        f"device {device!r} is not available to the onnx backend (providers: {', '.join(ort.get_available_providers())}); "
+        "use device='cpu', or install onnxruntime-gpu for cuda"
+    )
