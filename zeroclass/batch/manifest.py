@@ -138,8 +138,18 @@ class Manifest:
         self.discard()
 
     def discard(self) -> None:
-        """Remove the manifest and its parts."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Remove the manifest and its parts, atomically.
+
+        The folder is renamed away before it is deleted: a kill in the middle
+        of a plain ``rmtree`` could leave parts without their manifest, which
+        the next run would take for someone else's files.
+        """
+        trash = self.folder.with_name(self.folder.name + ".trash")
+        shutil.rmtree(trash, ignore_errors=True)
+        if self.folder.exists():
+            os.replace(self.folder, trash)
+            _fsync_dir(self.folder.parent)
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def open_job(output: Path, job: dict[str, Any], *, chunk_rows: int, overwrite: bool) -> Manifest:
