@@ -12,8 +12,18 @@ from .result import ClassificationResult
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):  # evaluate pulls in pyarrow and matplotlib: only when used
+    if name == "evaluate":
+        from .evaluation import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'zeroclass' has no attribute {name!r}")
+
+
 __all__ = [
     "pipeline",
+    "evaluate",
     "ZeroShotClassifier",
     "ClassificationResult",
     "ZeroclassError",

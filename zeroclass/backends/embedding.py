@@ -12,6 +12,18 @@ logits so the same scoring math applies:
 so single-label scores are a softmax of ``cos / temperature`` across labels,
 and a multi-label score is ``sigmoid((cos - threshold) / temperature)``: above
 0.5 exactly when the similarity beats ``threshold``.
+
+Two defaults make a small bi-encoder markedly more accurate on any label set
+(measured in ``benchmarks/accuracy``; see the README's evaluation section):
+
+* a template ensemble, the bare label and "This text is about {}.": the bare
+  word carries the label's meaning, the sentence frame puts it in the register
+  of a text;
+* refinement (single-label calls of two or more texts): a short label name is
+  a poor stand-in for the texts it should attract, so each label's vector is
+  moved towards the centroid of the call's texts that pick it, a few rounds,
+  as in nearest-centroid self-training. It needs no labelled data, but a
+  text's scores then depend on the other texts of the call.
 """
 
 from __future__ import annotations
@@ -29,6 +41,29 @@ __all__ = ["EmbeddingBackend"]
 
 _HEAD = NLIHead({0: "entailment", 1: "neutral", 2: "contradiction"}, entailment_id=0, contradiction_id=2)
 
+#: Default hypotheses: the bare label, and the label in a sentence frame.
+DEFAULT_TEMPLATES = ("{}", "This text is about {}.")
+#: Rounds of label-vector refinement; the assignments settle within a few.
+REFINE_ROUNDS = 3
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _leave_one_out_cosine(x: np.ndarray, start: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Cosine of each text with each label's start + centroid of the texts that picked it, less the text itself."""
+    sums = np.zeros_like(start)
+    np.add.at(sums, picks, x)
+    cosine = x @ _unit(start + _unit(sums)).T
+    rows = np.arange(len(x))
+    counts = np.bincount(picks, minlength=len(start))
+    # A label only this text picked keeps its start (a zero vector stays zero under _unit).
+    others = np.where((counts[picks] > 1)[:, None], sums[picks] - x, 0.0)
+    own = _unit(start[picks] + _unit(others))
+    cosine[rows, picks] = np.einsum("ij,ij->i", x, own)
+    return cosine
+
 
 class EmbeddingBackend:
     """Cosine similarity between text and hypothesis embeddings, as NLI logits."""
@@ -41,11 +76,12 @@ class EmbeddingBackend:
         *,
         model_name: str,
         temperature: float = 0.05,
-        threshold: float = 0.3,
-        default_template: str = "This text is about {}.",
+        threshold: float = 0.2,
+        default_template: str | tuple[str, ...] = DEFAULT_TEMPLATES,
+        refine: bool = True,
         languages: frozenset[str] | None = None,
         batch_size: int = 64,
-        cache_size: int = 4096,
+        cache_size: int = 16384,
     ) -> None:
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
@@ -54,10 +90,12 @@ class EmbeddingBackend:
         self.temperature = temperature
         self.threshold = threshold
         self.default_template = default_template
+        self.refine = refine
         self.languages = languages
         self.batch_size = batch_size
         # Hypotheses repeat across calls (the same labels for every text of
-        # a job or a server), so their embeddings are kept.
+        # a job or a server), and refinement re-reads a call's texts, so
+        # embeddings are kept.
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -96,31 +134,53 @@ class EmbeddingBackend:
             dtype=np.float32,
         )
 
-    def _embed_hypotheses(self, hypotheses: list[str]) -> np.ndarray:
-        missing = [h for h in hypotheses if h not in self._cache]
-        for h, vector in zip(missing, self.embed(missing)):
-            self._cache[h] = vector
+    def _embed_cached(self, sentences: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        fresh = dict(zip(missing, self.embed(missing)))
         rows = []
-        for h in hypotheses:
-            self._cache.move_to_end(h)
-            rows.append(self._cache[h])
+        for s in sentences:
+            vector = fresh[s] if s in fresh else self._cache[s]
+            self._cache[s] = vector
+            self._cache.move_to_end(s)
+            rows.append(vector)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return np.stack(rows)
 
+    def _as_logits(self, cosine: np.ndarray) -> np.ndarray:
+        logits = np.full((*cosine.shape, 3), -np.inf, dtype=np.float32)
+        logits[..., 0] = cosine / self.temperature
+        logits[..., 2] = self.threshold / self.temperature
+        return logits
+
+    def refined_logits(self, texts: Sequence[str], label_hypotheses: Sequence[Sequence[str]]) -> np.ndarray:
+        """Logits ``(texts, labels, 3)`` against label vectors refined on these texts.
+
+        A label's vector starts as the mean of its hypotheses' embeddings.
+        Each round, every text picks its closest label, and each label's
+        vector becomes its start plus the centroid of the texts that picked
+        it (both unit length): the label keeps its meaning while moving
+        towards how such texts are written. A text is always compared with
+        centroids of *other* texts (leave-one-out), so it cannot vote for its
+        own pick.
+        """
+        x = self._embed_cached(list(texts))
+        start = _unit(np.stack([self._embed_cached(list(h)).mean(axis=0) for h in label_hypotheses]))
+        picks = (x @ start.T).argmax(axis=1)
+        for _ in range(REFINE_ROUNDS):
+            cosine = _leave_one_out_cosine(x, start, picks)
+            picks = cosine.argmax(axis=1)
+        return self._as_logits(cosine)
+
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
-        logits = np.full((len(pairs), 3), -np.inf, dtype=np.float32)
         if not pairs:
-            return logits
+            return self._as_logits(np.zeros(0, dtype=np.float32))
         premises = list(dict.fromkeys(p for p, _ in pairs))
         hypotheses = list(dict.fromkeys(h for _, h in pairs))
         p_index = {p: i for i, p in enumerate(premises)}
         h_index = {h: i for i, h in enumerate(hypotheses)}
-        p_emb = self.embed(premises)
-        h_emb = self._embed_hypotheses(hypotheses)
+        p_emb = self._embed_cached(premises)
+        h_emb = self._embed_cached(hypotheses)
         rows = np.fromiter((p_index[p] for p, _ in pairs), dtype=np.int64, count=len(pairs))
         cols = np.fromiter((h_index[h] for _, h in pairs), dtype=np.int64, count=len(pairs))
-        cosine = np.einsum("ij,ij->i", p_emb[rows], h_emb[cols])
-        logits[:, 0] = cosine / self.temperature
-        logits[:, 2] = self.threshold / self.temperature
-        return logits
+        return self._as_logits(np.einsum("ij,ij->i", p_emb[rows], h_emb[cols]))

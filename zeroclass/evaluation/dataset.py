@@ -1,0 +1,132 @@
+"""A labelled table in, checked texts and gold labels out.
+
+Files are read by :func:`zeroclass.tables.read_table` (CSV, TSV, JSON lines,
+Parquet), so every format fails the same way. Here each row is checked, and
+a bad one is named by its number (counting from 1) and column, because an
+evaluation that silently skips rows reports a number about other data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..hypotheses import parse_labels
+
+__all__ = ["LabelledData", "load_labelled", "sample_indices"]
+
+# One cell holding several gold labels: ';' wins when present, so labels
+# with commas ("utilities, energy or sanitation") survive.
+_SEMICOLON = re.compile(r"\s*;\s*")
+_COMMA = re.compile(r"\s*,\s*")
+
+
+@dataclass(frozen=True)
+class LabelledData:
+    """Texts, their gold labels (a list per text), the candidate labels, and each text's row (from 1)."""
+
+    texts: list[str]
+    gold: list[list[str]]
+    labels: list[str]
+    multi_label: bool
+    source: str
+    rows: list[int]
+
+
+def sample_indices(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """Row indices of a fixed-seed random sample of ``limit`` rows (all rows, in order, without one).
+
+    Many data sets are sorted by label, so the first N rows would be one or
+    two labels only; a seeded shuffle gives the same sample on every run.
+    """
+    if limit is None or limit >= n:
+        return np.arange(n)
+    if limit <= 0:
+        raise InputError(f"limit must be a positive number of rows, got {limit}")
+    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
+
+
+def _gold_cell(value: object, row: int, column: str, multi_label: bool) -> list[str]:
+    where = f"row {row}, column {column!r}"
+    if value is None:
+        items: list[object] = []
+    elif isinstance(value, str):
+        splitter = _SEMICOLON if ";" in value else _COMMA
+        items = [v for v in splitter.split(value.strip())] if multi_label else [value]
+        items = [v for v in items if v != ""]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        items = [str(value)]
+    else:
+        raise InputError(f"{where}: a gold label must be text or a list of texts, got {type(value).__name__} {value!r:.80}")
+    gold = []
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            item = str(item)
+        if not isinstance(item, str) or not item.strip():
+            raise InputError(f"{where}: gold label {item!r:.80} is not a non-empty text")
+        gold.append(item.strip())
+    if not multi_label and len(gold) != 1:
+        raise InputError(
+            f"{where}: single-label evaluation needs exactly one gold label, found {len(gold)} ({gold!r:.120}); "
+            "pass --multi-label (multi_label=True) if a text may have several"
+        )
+    return gold
+
+
+def load_labelled(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    labels: str | Sequence[str] | None = None,
+    multi_label: bool = False,
+    limit: int | None = None,
+    seed: int = 0,
+) -> LabelledData:
+    """Read and check a labelled file.
+
+    Without ``labels`` the candidate labels are every gold label in the
+    file, sorted. With them, a gold label that is not a candidate is an
+    error naming its row: the model could never predict it.
+    """
+    from ..tables import read_table
+
+    table = read_table(path, columns=[text_column, label_column])
+    texts_raw = table.column(text_column).to_pylist()
+    gold_raw = table.column(label_column).to_pylist()
+    if not texts_raw:
+        raise InputError(f"{os.fspath(path)}: no rows to evaluate")
+    keep = sample_indices(len(texts_raw), limit, seed)
+    texts, gold = [], []
+    for i in keep:
+        row = int(i) + 1
+        text = texts_raw[i]
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"row {row}, column {text_column!r}: the text is empty or not text ({text!r:.80})")
+        texts.append(text)
+        gold.append(_gold_cell(gold_raw[i], row, label_column, multi_label))
+    if labels is None:
+        candidates = sorted({g for row_gold in gold for g in row_gold})
+        if len(candidates) < (1 if multi_label else 2):
+            raise InputError(
+                f"{os.fspath(path)}: the data has only the gold label(s) {candidates!r}; "
+                "pass the candidate labels (--labels) so the model has a choice"
+            )
+    else:
+        candidates = parse_labels(labels)
+        known = set(candidates)
+        for i, row_gold in zip(keep, gold):
+            for g in row_gold:
+                if g not in known:
+                    raise InputError(
+                        f"row {int(i) + 1}, column {label_column!r}: gold label {g!r} is not among the candidate "
+                        f"labels {candidates!r:.200}"
+                    )
+    return LabelledData(texts, gold, candidates, multi_label, os.fspath(path), [int(i) + 1 for i in keep])
