@@ -18,7 +18,7 @@ import torch
 
 from ..errors import InputError, ModelConfigError
 from .base import NLIHead, resolve_nli_head
-from .tokenized import TokenizedBackend, default_max_length
+from .tokenized import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, TokenizedBackend, default_max_length
 
 __all__ = ["TorchNLIBackend", "resolve_device", "resolve_dtype"]
 
@@ -183,7 +183,7 @@ class TorchNLIBackend(TokenizedBackend):
             head=head,
             default_template=template,
             max_length=max_length or default_max_length(tokenizer, model.config),
-            max_batch_tokens=max_batch_tokens or (65536 if on_gpu else 8192),
+            max_batch_tokens=max_batch_tokens or (GPU_BATCH_TOKENS if on_gpu else CPU_BATCH_TOKENS),
             max_batch_size=max_batch_size,
         )
 
