@@ -58,7 +58,7 @@ def test_per_text_label_lists(tiny_classifier):
         assert sum(result["scores"]) == pytest.approx(1.0)
         # Same scores as classifying that text alone with its own labels.
         alone = tiny_classifier(result["sequence"], labels)
-        assert scores_by_label(alone) == pytest.approx(scores_by_label(result), abs=1e-6)
+        assert scores_by_label(alone) == pytest.approx(scores_by_label(result), abs=1e-5)
 
 
 def test_result_shape_and_type(tiny_classifier):
@@ -75,7 +75,7 @@ def test_multi_label_scores_are_independent(tiny_classifier):
     both = scores_by_label(tiny_classifier(TEXTS[1], LABELS, multi_label=True))
     fewer = scores_by_label(tiny_classifier(TEXTS[1], LABELS[:2], multi_label=True))
     for label in LABELS[:2]:
-        assert both[label] == pytest.approx(fewer[label], abs=1e-6)
+        assert both[label] == pytest.approx(fewer[label], abs=1e-5)
     assert all(0.0 <= s <= 1.0 for s in both.values())
 
 
