@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= test,server,onnx,eval,ray,modelscope
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-accuracy chromium clean
+.PHONY: install demo test test-fast system-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m zeroclass.demo
 
-# Browser tests drive Debian's Chromium; install it when missing and we may.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium missing: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+# Browser tests drive Debian's Chromium; eval plots of Chinese label names
+# need a CJK font. Installed when missing and we are root.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing: $$missing (browser tests are skipped without chromium): sudo apt-get install $$missing"; fi; \
+	fi
 
-test: $(STAMP) chromium
+test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

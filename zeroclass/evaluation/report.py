@@ -107,8 +107,9 @@ class EvaluationReport:
         from rich.table import Table
 
         console = console or Console()
-        head = Table(title=f"{self.config['model']} on {self.config['data']} ({self.config['rows']} texts)",
-                     title_justify="left")
+        # A title line of its own: as a table title it would wrap to the narrow table's width.
+        console.print(f"[bold]{self.config['model']}[/bold] on {self.config['data']} ({self.config['rows']} texts)")
+        head = Table()
         head.add_column("metric")
         head.add_column("value", justify="right")
         for key, value in self.summary.items():
