@@ -49,8 +49,8 @@ def main() -> None:
         subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - started
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
-        print(f"| rows | labels | output | peak RSS | wall time | rows/s |")
-        print(f"|---:|---:|---|---:|---:|---:|")
+        print("| rows | labels | output | peak RSS | wall time | rows/s |")
+        print("|---:|---:|---|---:|---:|---:|")
         print(f"| {args.rows:,} | {args.labels} | {args.output_format} | {peak_mib:,.0f} MiB | {seconds:,.0f} s | "
               f"{args.rows / seconds:,.0f} |")
         print(f"input {source.stat().st_size / 2**20:,.0f} MiB, output {output.stat().st_size / 2**20:,.0f} MiB")
