@@ -101,7 +101,12 @@ def test_int8_graph_is_quantised_and_close(tiny_nli_dir: Path, fp32: OnnxNLIBack
     assert "Attention" in fused  # the graph optimiser fused the attention blocks
     got, want = int8.score_pairs(PAIRS), fp32.score_pairs(PAIRS)
     assert not np.array_equal(got, want)
-    np.testing.assert_allclose(got, want, atol=0.5)  # logits of a 32-wide toy model; agreement figures: benchmarks
+    # Activations are quantised per batch, so the error depends on which pairs
+    # share a batch; on this 32-wide toy model it stays under 10% of the logit
+    # range and the predicted class never changes (agreement on real shapes:
+    # benchmarks/RESULTS.md).
+    assert np.abs(got - want).max() <= 0.1 * (want.max() - want.min())
+    assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
 
 
 def test_cached_export_runs_without_torch(tiny_nli_dir: Path, fp32: OnnxNLIBackend) -> None:

@@ -27,7 +27,7 @@ import onnxruntime as ort
 
 from ..errors import InputError
 from .base import NLIHead, resolve_nli_head
-from .tokenized import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, TokenizedBackend
+from .tokenized import GPU_BATCH_TOKENS, ONNX_CPU_BATCH_TOKENS, TokenizedBackend
 
 __all__ = ["OnnxNLIBackend", "export_dir", "QUANTIZE"]
 
@@ -201,7 +201,7 @@ class OnnxNLIBackend(TokenizedBackend):
             head=head,
             default_template=meta["default_template"],
             max_length=min(max_length or meta["max_length"], meta["max_length"]),
-            max_batch_tokens=max_batch_tokens or (GPU_BATCH_TOKENS if providers[0] != "CPUExecutionProvider" else CPU_BATCH_TOKENS),
+            max_batch_tokens=max_batch_tokens or (GPU_BATCH_TOKENS if providers[0] != "CPUExecutionProvider" else ONNX_CPU_BATCH_TOKENS),
             max_batch_size=max_batch_size,
         )
 

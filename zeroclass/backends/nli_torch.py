@@ -18,7 +18,7 @@ import torch
 
 from ..errors import InputError, ModelConfigError
 from .base import NLIHead, resolve_nli_head
-from .tokenized import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, TokenizedBackend, default_max_length
+from .tokenized import CPU_BATCH_TOKENS, CPU_BF16_BATCH_TOKENS, GPU_BATCH_TOKENS, TokenizedBackend, default_max_length
 
 __all__ = ["TorchNLIBackend", "resolve_device", "resolve_dtype"]
 
@@ -118,6 +118,13 @@ def _load_structbert(path: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
     return model.to(torch_dtype), tokenizer
 
 
+def _default_budget(on_gpu: bool, dtype: torch.dtype) -> int:
+    """Token budget of one batch when none is given (measured: see ``tokenized``)."""
+    if on_gpu:
+        return GPU_BATCH_TOKENS
+    return CPU_BATCH_TOKENS if dtype == torch.float32 else CPU_BF16_BATCH_TOKENS
+
+
 class TorchNLIBackend(TokenizedBackend):
     """A sequence-classification NLI model under ``torch.inference_mode``."""
 
@@ -183,7 +190,7 @@ class TorchNLIBackend(TokenizedBackend):
             head=head,
             default_template=template,
             max_length=max_length or default_max_length(tokenizer, model.config),
-            max_batch_tokens=max_batch_tokens or (GPU_BATCH_TOKENS if on_gpu else CPU_BATCH_TOKENS),
+            max_batch_tokens=max_batch_tokens or _default_budget(on_gpu, torch_dtype),
             max_batch_size=max_batch_size,
         )
 

@@ -24,16 +24,21 @@ from ..batching import pad, plan_batches, prefetch
 from ..errors import InputError
 from .base import NLIHead, Pair
 
-__all__ = ["TokenizedBackend", "default_max_length", "CPU_BATCH_TOKENS", "GPU_BATCH_TOKENS"]
+__all__ = ["TokenizedBackend", "default_max_length", "CPU_BATCH_TOKENS", "CPU_BF16_BATCH_TOKENS", "ONNX_CPU_BATCH_TOKENS", "GPU_BATCH_TOKENS"]
 
 # Tokenizers without a configured limit report this sentinel (transformers' VERY_LARGE_INTEGER).
 _UNSET_LENGTH = 10**12
 
-#: Default token budget of one batch on a CPU. Measured on MiniLM-L6 and
-#: BERT-base shapes (benchmarks/throughput): batches past a few thousand
-#: tokens fall out of the CPU caches and run up to 30% slower per pair, while
-#: batches under ~16 sequences lose GEMM efficiency; 2,048 sits in between.
-CPU_BATCH_TOKENS = 2048
+#: Default token budget of one batch on a CPU. Measured with MiniLM-L6 and
+#: BERT-base shapes on AG News pairs (benchmarks/throughput and
+#: benchmarks/RESULTS.md): batches of 8,192 tokens fall out of the CPU caches
+#: and run up to 30% slower per pair; 1,024 was best for BERT-base and within
+#: 3% of the best for MiniLM. ONNX Runtime's int8 kernels want smaller
+#: batches still (512: 29% faster than 2,048 on BERT-base), while bfloat16
+#: (AMX tiles) wants bigger ones (2,048: 1.4x the speed of 1,024 on BERT-base).
+CPU_BATCH_TOKENS = 1024
+CPU_BF16_BATCH_TOKENS = 2048
+ONNX_CPU_BATCH_TOKENS = 512
 #: On a GPU bigger is better until memory runs out; this fits BERT-large in bf16 easily.
 GPU_BATCH_TOKENS = 65536
 
