@@ -296,3 +296,48 @@ def test_full_queue_is_503_with_retry_after(tiny_classifier):
     assert statuses == [200, 503, 503]
     refused = next(r for r in responses if r.status_code == 503)
     assert refused.headers["retry-after"] == "1" and "max_queue=1" in refused.json()["error"]
+
+
+# -- docs served offline ---------------------------------------------------------
+
+_ASSET_TYPES = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
+
+
+def _assert_docs_page_is_offline(client: TestClient, path: str) -> list[str]:
+    """The page at ``path`` is HTML loading nothing remote; every asset it names is served here. The asset URLs."""
+    response = client.get(path)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "cdn" not in page.lower(), f"{path} must not load from a CDN"
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), f"{path} must not load anything remote"
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", page)
+    assert assets, f"{path} names no assets"
+    for url in assets:
+        assert url.startswith("/docs-static/"), url
+        ext = url[url.rfind("."):]
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert _ASSET_TYPES[ext] in asset.headers["content-type"], (url, asset.headers["content-type"])
+        assert len(asset.content) > 100, url
+    return assets
+
+
+def test_docs_are_served_offline(client):
+    assets = _assert_docs_page_is_offline(client, "/docs")
+    assert {a.rsplit("/", 1)[1] for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    page = client.get("/docs").text
+    assert "/openapi.json" in page and "SwaggerUIBundle" in page
+
+
+def test_redoc_is_served_offline(client):
+    assets = _assert_docs_page_is_offline(client, "/redoc")
+    assert "/docs-static/redoc.standalone.js" in assets
+    assert "fonts.googleapis" not in client.get("/redoc").text
+
+
+def test_docs_stay_public_with_an_api_key(tiny_classifier):
+    with TestClient(create_app(tiny_classifier, ServerSettings(api_key="s3cret"))) as c:
+        assert c.get("/openapi.json").status_code == 200
+        for path in ("/docs", "/redoc"):
+            _assert_docs_page_is_offline(c, path)
+        assert post(c, {"text": TEXT, "candidate_labels": LABELS}).status_code == 401

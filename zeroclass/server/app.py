@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from .. import __version__
@@ -79,11 +80,15 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
             warm_up.cancel()
             await asyncio.to_thread(batcher.close)
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc as FastAPI makes them, but their scripts, styles and favicon come from
+    # the fastapi-offline package under /docs-static instead of a CDN, so the docs work offline. Public, like
+    # /openapi.json: the API key guards only the classify routes.
+    app = FastAPIOffline(
         title="zeroclass",
         version=__version__,
         description="Zero-shot text classification by NLI. Playground at `/`.",
         lifespan=lifespan,
+        static_url="/docs-static",
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=app.router.routes)
