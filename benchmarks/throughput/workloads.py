@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+#: Sets whose texts the workloads read (the others lend label names only).
+TEXT_SETS = ("ag_news", "fewclue_tnews", "goemotions")
 #: Extra English label names (from the other sets) to reach 32 or 128 labels.
 _LABEL_POOLS = ("ag_news", "goemotions", "banking77", "yin_situation", "dair_emotion", "trec", "sst2")
 
