@@ -17,6 +17,7 @@ import torch
 from zeroclass import ZeroShotClassifier
 from zeroclass.backends.nli_torch import TorchNLIBackend
 from zeroclass.batching import pad, prefetch
+from zeroclass.errors import InputError
 
 TEXTS = [
     "the team won the match today after a great goal",
@@ -77,6 +78,24 @@ def test_prefetching_chunked_pipeline_gives_the_same_logits(tiny_nli_dir: Path) 
     piped.launch = lambda staged: launched.append(1) or original(staged)  # type: ignore[method-assign]
     np.testing.assert_allclose(piped.score_pairs(pairs), plain.score_pairs(pairs), atol=1e-6)
     assert len(launched) > len(pairs) // 5  # many batches, each chunk batched on its own
+
+
+@pytest.mark.slow
+def test_compiled_model_gives_the_eager_logits(tiny_nli_dir: Path) -> None:
+    """torch.compile must not change an answer beyond float rounding, on batches of every shape."""
+    pairs = [(t, f"This example is {label}.") for t in TEXTS for label in LABELS]
+    eager = TorchNLIBackend.from_path(tiny_nli_dir, device="cpu", max_batch_tokens=96)
+    compiled = TorchNLIBackend.from_path(tiny_nli_dir, device="cpu", max_batch_tokens=96, compile=True)
+    assert compiled.model is not eager.model and hasattr(compiled.model, "_orig_mod")  # really compiled
+    np.testing.assert_allclose(compiled.score_pairs(pairs), eager.score_pairs(pairs), atol=1e-5)
+    # One pair alone: the size-1 batch that dynamic shapes specialise.
+    np.testing.assert_allclose(compiled.score_pairs(pairs[:1]), eager.score_pairs(pairs[:1]), atol=1e-5)
+
+
+def test_compile_is_refused_by_backends_without_it(tiny_nli_dir: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(InputError, match="compile"):
+        ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), backend="onnx", compile=True)
 
 
 @pytest.mark.parametrize("side", ["right", "left"])

@@ -19,6 +19,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the fastest present)")
     group.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="default: float32")
     group.add_argument("--quantize", choices=("int8",), help="with --backend onnx: dynamic int8 quantisation")
+    group.add_argument("--compile", action="store_true", default=None,
+                       help="torch backend: run the model through torch.compile (slow first call, faster after)")
     group.add_argument("--max-length", type=int, help="longest pair in tokens; only the text is truncated")
     group.add_argument("--max-batch-tokens", type=int, help="token budget of one batch")
     group.add_argument("--threads", type=int, dest="num_threads", help="CPU threads (default: all cores)")
@@ -42,7 +44,7 @@ def load_classifier(args: argparse.Namespace) -> Any:
     options = {
         name: getattr(args, name)
         for name in (
-            "device", "dtype", "quantize", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id"
+            "device", "dtype", "quantize", "compile", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id"
         )
         if getattr(args, name) is not None
     }
