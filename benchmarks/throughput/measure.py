@@ -8,6 +8,7 @@ them alike), and the best time is kept.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -97,8 +98,16 @@ def run_workload(contenders: list[Contender], workload: Workload, repeats: int) 
     active = [c for c in contenders if c.languages is None or workload.language in c.languages]
     best: dict[str, dict[str, Any]] = {}
     for _ in range(repeats):
-        for contender in active:
-            seconds, mib, results = timed(contender.classify, workload)
+        for contender in list(active):
+            try:
+                seconds, mib, results = timed(contender.classify, workload)
+            except Exception as exc:  # noqa: BLE001 - one broken contender must not cost the others' figures
+                if contender.is_reference:
+                    raise
+                print(f"{workload.name}: dropping {contender.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                active.remove(contender)
+                best.pop(contender.name, None)
+                continue
             row = best.setdefault(contender.name, {"seconds": seconds, "peak_mib": mib, "results": results})
             row["seconds"] = min(row["seconds"], seconds)
             row["peak_mib"] = max(row["peak_mib"], mib)
