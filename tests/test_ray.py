@@ -56,3 +56,28 @@ def test_classify_dataset_on_any_ray_dataset(tiny_nli_dir: Path, tiny_classifier
         assert got[i]["predicted_label"] == want["labels"][0]
         assert got[i]["predicted_score"] == pytest.approx(want["scores"][0], abs=1e-5)
         assert len(got[i]["predicted_scores"]) == 1 and got[i]["error"] is None
+
+
+def test_ray_engine_reads_ahead_only_a_bounded_window(tiny_nli_dir: Path, local_ray) -> None:
+    """A huge file must not be pulled into the driver or the object store up front."""
+    import pyarrow as pa
+
+    from zeroclass.batch.annotate import Task
+    from zeroclass.distributed import classify_tables
+
+    pulled: list[int] = []
+
+    def tables():
+        for i in range(12):
+            pulled.append(i)
+            yield pa.table({"text": [f"the team won match {i}", f"rain all day {i}"]})
+
+    task = Task.make(LABELS)
+    results = classify_tables(tables(), task, model=str(tiny_nli_dir), model_options={"device": "cpu", "num_threads": 1},
+                              actors=2)
+    first = next(results)
+    assert first.column("text").to_pylist() == ["the team won match 0", "rain all day 0"]
+    assert len(pulled) <= 2 * 2 + 1  # two per actor in flight, plus the one read to replace the first
+    rest = list(results)
+    assert len(pulled) == 12 and len(rest) == 11
+    assert [t.column("text")[0].as_py() for t in rest] == [f"the team won match {i}" for i in range(1, 12)]

@@ -4,13 +4,13 @@
 Ray Dataset, with ``map_batches`` over a fixed pool of actors; each actor
 loads the model once and classifies whole blocks with the same code as the
 local engine (``zeroclass.batch.annotate``), so results agree row for row.
-``zeroclass batch --engine ray`` feeds it the chunks of a file and commits
-what comes back exactly as the local engine does, so it is crash-safe too.
+``zeroclass batch --engine ray`` sends the chunks of a file to a pool of
+such actors (:func:`classify_tables`) and commits what comes back exactly as
+the local engine does, so it is crash-safe too.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -33,8 +33,11 @@ class _Annotator:
             self.classifier = ZeroShotClassifier.from_pretrained(model, **model_options)
         self.task = task
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def classify(self, batch: pa.Table) -> pa.Table:
         return annotate(self.classifier, batch, self.task)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:  # what Ray Data's map_batches calls
+        return self.classify(batch)
 
 
 def connect(address: str | None = None) -> None:
@@ -109,22 +112,30 @@ def classify_tables(
     num_gpus: float = 0,
     address: str | None = None,
 ) -> Iterator[pa.Table]:
-    """Classify a stream of tables on Ray, yielding the results in input order.
+    """Classify a stream of tables on a pool of Ray actors, yielding the results in input order.
 
-    Each table goes to the object store as it is read (driver memory stays
-    bounded; Ray spills to disk past its store), becomes one block, and each
-    block is classified whole, as the local engine classifies each chunk.
+    At most two tables per actor are in flight (one running, one waiting), and
+    the next table is read only when the oldest result is taken: the driver
+    and the object store hold a few chunks however large the file, and every
+    actor stays busy. Each table is classified whole, as the local engine
+    classifies each chunk.
     """
     import ray
-    import ray.data
+    from ray.util import ActorPool
 
     connect(address)
-    refs = [ray.put(table) for table in tables]
-    if not refs:
-        return
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # the batch job shows its own progress
-    dataset = _map(ray.data.from_arrow_refs(refs), task, model=model, model_options=model_options,
-                   actors=actors, num_cpus=num_cpus, num_gpus=num_gpus, batch_size=None)
-    yield from dataset.iter_batches(batch_format="pyarrow", batch_size=None)
+    worker = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_Annotator)
+    pool = ActorPool([worker.remote(model, model_options, task) for _ in range(actors)])
+    pending = iter(tables)
+
+    def submit_next() -> None:
+        table = next(pending, None)
+        if table is not None:
+            pool.submit(lambda actor, t: actor.classify.remote(t), table)
+
+    for _ in range(2 * actors):
+        submit_next()
+    while pool.has_next():
+        result = pool.get_next()
+        submit_next()
+        yield result
