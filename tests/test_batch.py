@@ -85,6 +85,26 @@ def test_bad_rows_are_reported_not_fatal(tmp_path, run) -> None:
     assert json.loads(out[4]["predicted_scores"])[0]["label"] == out[4]["predicted_label"]
 
 
+def test_a_refused_row_leaves_its_neighbours_scored_together(offline_classifier) -> None:
+    """A Chinese row for the English-only offline default fails alone; the chunk's other rows
+    are still classified in one call (refined together), as if the refused row were absent."""
+    import pyarrow as pa
+
+    from zeroclass.batch.annotate import Task, annotate
+
+    english = ["the team won the final match", "stock prices fell at the bank", "heavy rain and storms tomorrow"]
+    table = pa.table({"text": [english[0], "世界那么大，我想去看看", *english[1:]]})
+    out = annotate(offline_classifier, table, Task.make(LABELS)).to_pylist()
+    assert "Chinese" in out[1]["error"] and out[1]["predicted_label"] is None
+    expected = offline_classifier(english, LABELS)  # refined over exactly these texts
+    alone = offline_classifier(english[0], LABELS)  # what row-by-row scoring would have given
+    for row, want in zip([out[0], out[2], out[3]], expected):
+        assert row["error"] is None
+        got = {s["label"]: s["score"] for s in row["predicted_scores"]}
+        assert got == pytest.approx(dict(zip(want["labels"], want["scores"])), abs=1e-6)
+    assert out[0]["predicted_scores"][0]["score"] != pytest.approx(alone["scores"][0], abs=1e-6)
+
+
 def test_finished_output_is_never_overwritten_without_overwrite(tmp_path, run) -> None:
     src = write_jsonl(tmp_path / "in.jsonl", make_rows(20))
     run(src, tmp_path / "out.csv")

@@ -57,8 +57,8 @@ def annotate(classifier: Any, table: pa.Table, task: Task) -> pa.Table:
     A row whose ``error`` is already set (the reader could not read it) or
     whose text is missing, empty or not text gets no prediction and says why;
     every other row of the chunk is classified in one call. If that call
-    refuses some text (a language the model cannot read, say), the rows are
-    classified one by one so only the offending rows fail.
+    refuses some text (a language the model cannot read, say), only the
+    offending rows fail and the others are classified together as before.
     """
     for name in RESULT_COLUMNS:
         if name in table.column_names:
@@ -105,19 +105,38 @@ def _text_problem(text: Any, column: str) -> str | None:
 
 
 def _classify(texts: list[str], classifier: Any, task: Task, errors: list[str | None], rows: list[int]) -> list[Any]:
-    """Results for ``texts``; a text the classifier refuses gets ``None`` and its reason in ``errors``."""
+    """Results for ``texts``; a text the classifier refuses gets ``None`` and its reason in ``errors``.
+
+    The texts are classified in one call, so a chunk is scored as a whole
+    (the offline default refines its label vectors over the call). If that
+    call refuses some text, each text is checked alone without scoring
+    (``prepare``) and the accepted ones are classified together again, so a
+    refused row does not change its neighbours' scores; only if the model
+    itself then fails are they classified one by one.
+    """
     if not texts:
         return []
+    labels = list(task.labels)
     options = {"multi_label": task.multi_label, "hypothesis_template": task.hypothesis_template}
     try:
-        return classifier(texts, list(task.labels), **options)
+        return classifier(texts, labels, **options)
     except InputError:
         pass  # find which texts it refuses
-    results: list[Any] = []
-    for text, row in zip(texts, rows):
-        try:
-            results.append(classifier([text], list(task.labels), **options)[0])
-        except InputError as exc:
-            errors[row] = str(exc).replace("text 0", "the text", 1)
-            results.append(None)
+    accepted = [k for k, text in enumerate(texts) if _attempt(errors, rows[k], classifier.prepare, [text], labels, **options)]
+    results: list[Any] = [None] * len(texts)
+    try:
+        scored = classifier([texts[k] for k in accepted], labels, **options) if accepted else []
+    except InputError:
+        scored = [_attempt(errors, rows[k], lambda t: classifier([t], labels, **options)[0], texts[k]) for k in accepted]
+    for k, result in zip(accepted, scored):
+        results[k] = result
     return results
+
+
+def _attempt(errors: list[str | None], row: int, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or ``None`` with the refusal written to ``errors[row]``."""
+    try:
+        return fn(*args, **kwargs)
+    except InputError as exc:
+        errors[row] = str(exc).replace("text 0", "the text", 1)
+        return None
