@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of issues 3 and 5 in one prepared run (about 5 minutes on an H200):
+# The GPU measurements of issues 3 and 5 in one prepared run (estimated 5-7 minutes on an H200):
 #  1. throughput: zeroclass against transformers' pipeline, one process, same model and
 #     inputs, with each run's fraction of the GPU's measured matmul rate (BERT-base shape,
 #     2,000 AG News texts x 8 labels, then mixed lengths, repeats and 32 labels);
@@ -7,7 +7,7 @@
 #
 # The GPU machine has Python 3.12 with torch, transformers, onnxruntime, httpx, rich and
 # matplotlib, and no network. What it lacks travels in .gpu/, made here beforehand:
-#   .venv/bin/python -m benchmarks.gpu_bundle        # server wheels, tokenizer, texts (~6 MiB)
+#   .venv/bin/python -m benchmarks.gpu_bundle        # server wheels, tokenizer, texts (~7 MiB)
 # then, with the device tool: carry [".gpu"], command
 #   GPU_SH_OUT=$OUT bash benchmarks/gpu.sh
 #
