@@ -14,6 +14,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_tiny_bert  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: The labelled evaluation sets: ``$ZEROCLASS_DATA``, else ``../shared/data`` beside the repository.
+SHARED_DATA = Path(os.environ.get("ZEROCLASS_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The evaluation data folder; tests that read it are skipped where a checkout has none."""
+    if not (SHARED_DATA / "ag_news" / "test.jsonl").is_file():
+        pytest.skip(f"evaluation data not found in {SHARED_DATA} (set ZEROCLASS_DATA)")
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

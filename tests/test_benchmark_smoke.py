@@ -16,12 +16,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_benchmark_harness_on_a_tiny_model(tmp_path: Path) -> None:
+def test_benchmark_harness_on_a_tiny_model(tmp_path: Path, shared_data: Path) -> None:
     command = [
         sys.executable, "-m", "benchmarks.throughput", "--model", "tiny", "--workloads", "agnews-2,agnews-8,repeated-8",
         "--pairs", "24", "--repeats", "1", "--systems", "fp32,onnx-int8", "--threads", "1", "--out", str(tmp_path),
     ]
-    env = os.environ | {"ZEROCLASS_CACHE": str(tmp_path / "cache")}
+    env = os.environ | {"ZEROCLASS_CACHE": str(tmp_path / "cache"), "ZEROCLASS_DATA": str(shared_data)}
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "throughput-tiny-cpu.json").read_text())

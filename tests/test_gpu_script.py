@@ -18,17 +18,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("ZEROCLASS_DATA") or REPO.parent / "shared" / "data")
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not (DATA / "ag_news" / "test.jsonl").is_file(), reason="needs the shared evaluation data"),
-]
 
 
-def test_gpu_script_runs_every_step_from_a_bundle(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_gpu_script_runs_every_step_from_a_bundle(tmp_path: Path, shared_data: Path) -> None:
     bundle, out = tmp_path / "bundle", tmp_path / "out"
-    env = os.environ | {"ZEROCLASS_DATA": str(DATA), "ZEROCLASS_CACHE": str(tmp_path / "cache")}
+    env = os.environ | {"ZEROCLASS_DATA": str(shared_data), "ZEROCLASS_CACHE": str(tmp_path / "cache")}
     subprocess.run([sys.executable, "-m", "benchmarks.gpu_bundle", "--no-wheels", "--out", str(bundle)],
                    cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
     assert (bundle / "tokenizer" / "vocab.txt").is_file() and (bundle / "data" / "ag_news" / "test.jsonl").is_file()
