@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,8 +66,15 @@ def _truthy(name: str) -> bool:
 
 
 def is_offline() -> bool:
-    """Offline when ``HF_HUB_OFFLINE`` (or ``ZEROCLASS_OFFLINE``) is set."""
-    return _truthy("HF_HUB_OFFLINE") or _truthy("ZEROCLASS_OFFLINE")
+    """Offline when ``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE`` or ``ZEROCLASS_OFFLINE`` is set.
+
+    huggingface_hub reads its switch once, at import; a program that set
+    ``huggingface_hub.constants.HF_HUB_OFFLINE`` itself is offline here too.
+    """
+    if _truthy("HF_HUB_OFFLINE") or _truthy("TRANSFORMERS_OFFLINE") or _truthy("ZEROCLASS_OFFLINE"):
+        return True
+    constants = sys.modules.get("huggingface_hub.constants")
+    return bool(getattr(constants, "HF_HUB_OFFLINE", False))
 
 
 def modelscope_cache() -> Path:
@@ -126,6 +135,43 @@ def which_hub(model: str, hub: str | None = None) -> str:
     return "modelscope" if owner in _MODELSCOPE_OWNERS else "huggingface"
 
 
+#: A Windows drive path (``C:\\models``, ``d:/x``): a path, never a hub id.
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def looks_like_path(model: str) -> bool:
+    """True for strings that can only mean a path: ``./x``, ``../x``, ``/x``, ``~/x``, ``C:\\x``.
+
+    Anything else that is not an existing folder is a hub id, as in
+    huggingface_hub and modelscope: ``MoritzLaurer/deberta-v3-base-zeroshot-v2.0``
+    has a dot in its name and is still an id.
+    """
+    return model.startswith((".", "/", "~", "\\")) or bool(_DRIVE.match(model))
+
+
+def validate_model_id(model_id: str, hub: str) -> str:
+    """``model_id`` if it is a well-formed id for ``hub``, else an error naming the broken rule.
+
+    The rules are huggingface_hub's own (``validate_repo_id``: one optional
+    ``owner/``, letters, digits, ``-``, ``_``, ``.``, no ``--`` or ``..``, at
+    most 96 characters); ModelScope ids also need their owner.
+    """
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(model_id)
+    except HFValidationError as exc:
+        raise ModelNotFoundError(
+            f"{model_id!r} is neither a local folder nor a hub id like 'owner/name': {exc}"
+        ) from None
+    if hub == "modelscope" and "/" not in model_id:
+        raise ModelNotFoundError(
+            f"{model_id!r} is neither a local folder nor a ModelScope id: ModelScope ids are 'owner/name'"
+        )
+    return model_id
+
+
 def resolve(
     model: str | os.PathLike[str] | None,
     *,
@@ -136,8 +182,11 @@ def resolve(
 ) -> ModelSource:
     """A local folder for ``model``, downloading it into the hub's cache if needed.
 
-    ``None`` gives the bundled offline default. A path to an existing folder
-    is used as it is. Anything else is a hub id.
+    ``None`` gives the bundled offline default. An existing folder is used as
+    it is; a string that can only be a path (``./``, ``/``, ``~``, ``C:\\``)
+    must exist. Anything else is a hub id (``owner/name`` or a legacy
+    ``name``), fetched at ``revision`` (branch, tag or commit; default: the
+    hub's default branch), from the cache when offline.
     """
     if model is None:
         return offline_default()
@@ -145,12 +194,12 @@ def resolve(
     local = Path(model).expanduser()
     if local.is_dir():
         return ModelSource(model, local.resolve(), "local", guess_kind(local))
-    if local.suffix or model.startswith((".", "/", "~")):
+    if looks_like_path(model):
         raise ModelNotFoundError(f"model folder {model!r} does not exist")
+    if local.exists():
+        raise ModelNotFoundError(f"{model!r} is a file; a model is a folder (with config.json) or a hub id")
     chosen = which_hub(model, hub)
-    model_id = model.removeprefix("modelscope:")
-    if model_id.count("/") > 1 or not model_id.strip("/"):
-        raise ModelNotFoundError(f"{model!r} is neither a local folder nor a hub id like 'owner/name'")
+    model_id = validate_model_id(model.removeprefix("modelscope:"), chosen)
     if chosen == "modelscope":
         path = _modelscope_snapshot(model_id, revision=revision, cache_dir=cache_dir)
     else:
@@ -158,10 +207,11 @@ def resolve(
     return ModelSource(model_id, path, chosen, guess_kind(path))
 
 
-def _fetch_hint(model_id: str) -> str:
+def _fetch_hint(model_id: str, revision: str | None = None) -> str:
+    at = f" --revision {revision}" if revision else ""
     return (
-        f"run `zeroclass download {model_id}` on a machine that can reach the hub (and copy the cache), "
-        "or pass the path of a local model folder"
+        f"run `zeroclass download {model_id}{at}` on a machine that can reach the hub (and copy the cache), "
+        "or pass the path of a local model folder (starting with ./ or /)"
     )
 
 
@@ -200,44 +250,57 @@ def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, toke
     except GatedRepoError as exc:
         raise ModelNotFoundError(f"{model_id} is gated on the Hugging Face Hub: log in (hf auth login) and accept its terms") from exc
     except RepositoryNotFoundError as exc:
-        raise ModelNotFoundError(f"no model {model_id!r} on the Hugging Face Hub (or it is private)") from exc
+        raise ModelNotFoundError(
+            f"no model {model_id!r} on the Hugging Face Hub (or it is private), and no local folder of that name"
+        ) from exc
     except RevisionNotFoundError as exc:
         raise ModelNotFoundError(f"{model_id} has no revision {revision!r}") from exc
     except LocalEntryNotFoundError as exc:
-        why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub could not be reached"
+        why = "offline mode is set (HF_HUB_OFFLINE)" if offline else "the Hugging Face Hub could not be reached"
+        what = f"model {model_id!r}" + (f" at revision {revision!r}" if revision else "")
         raise ModelNotFoundError(
-            f"model {model_id!r} is not in the Hugging Face cache ({cache}) and {why}: {_fetch_hint(model_id)}"
+            f"{what} is not in the Hugging Face cache ({cache}) and {why}: {_fetch_hint(model_id, revision)}"
         ) from exc
     return Path(folder)
 
 
-def _modelscope_candidates(model_id: str, cache_dir: object) -> list[Path]:
-    """Every folder where one of ModelScope's clients, old or new, may have put ``model_id``."""
+def _modelscope_candidates(model_id: str, cache_dir: object, revision: str | None = None) -> list[Path]:
+    """Every folder where one of ModelScope's clients, old or new, may have put ``model_id``, best first.
+
+    The order is modelscope_hub's own offline lookup: the old SDKs' folders
+    (dots in the name written ``___``), then ``owner--name/snapshots/<revision>``
+    (``master``/``main`` when no revision is asked for, else the newest).
+    """
     root = Path(os.fspath(cache_dir)) if cache_dir else modelscope_cache()
     owner, name = model_id.split("/", 1)
     safe = name.replace(".", "___")
-    snapshots = sorted(
-        (root / "models" / f"{owner}--{name}" / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    return [
-        root / "models" / owner / safe,  # modelscope_hub
-        *snapshots,  # modelscope_hub, revision snapshots
-        root / "hub" / "models" / owner / safe,  # SDK 1.x default (~/.cache/modelscope/hub)
-        root / "hub" / owner / name,
-        root / owner / name,  # flat, when MODELSCOPE_CACHE was set
-    ]
+    snapshots = root / "models" / f"{owner}--{name}" / "snapshots"
+    if revision:
+        revisions = [snapshots / revision]
+    else:
+        cached = sorted(snapshots.glob("*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        revisions = [snapshots / "master", snapshots / "main", *cached]
+    legacy = [] if revision else [root / "models" / owner / safe, root / "hub" / "models" / owner / safe]
+    flat = [] if revision else [root / "hub" / owner / name, root / owner / name]  # SDK 1.x with MODELSCOPE_CACHE
+    return list(dict.fromkeys([*legacy, *revisions, *flat]))
 
 
 def _modelscope_snapshot(model_id: str, *, revision: str | None, cache_dir: object) -> Path:
-    candidates = _modelscope_candidates(model_id, cache_dir)
+    """The cached folder of a ModelScope model, else a download with the ``modelscope`` client.
+
+    Offline, the client is never imported: it would retry the network for
+    seconds before failing, so a missing model fails at once instead.
+    """
+    candidates = _modelscope_candidates(model_id, cache_dir, revision)
     cached = next((c for c in candidates if (c / "config.json").is_file()), None)
+    what = f"model {model_id!r}" + (f" at revision {revision!r}" if revision else "")
     if is_offline():
         if cached is not None:
             return cached
         searched = ", ".join(str(c) for c in candidates)
         raise ModelNotFoundError(
-            f"model {model_id!r} is not in the ModelScope cache (searched {searched}) and offline mode is set: "
-            + _fetch_hint(model_id)
+            f"{what} is not in the ModelScope cache (searched {searched}) and offline mode is set: "
+            + _fetch_hint(model_id, revision)
         )
     try:
         from modelscope.hub.snapshot_download import snapshot_download
@@ -257,8 +320,8 @@ def _modelscope_snapshot(model_id: str, *, revision: str | None, cache_dir: obje
         if cached is not None:
             return cached
         raise ModelNotFoundError(
-            f"could not fetch {model_id!r} from ModelScope ({exc}); it is not in the cache "
-            f"({', '.join(str(c) for c in candidates)}): {_fetch_hint(model_id)}"
+            f"could not fetch {what} from ModelScope ({exc}); it is not in the cache "
+            f"({', '.join(str(c) for c in candidates)}): {_fetch_hint(model_id, revision)}"
         ) from exc
 
 

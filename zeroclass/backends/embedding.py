@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .base import NLIHead, Pair
+from .quiet import quiet_load
 
 __all__ = ["EmbeddingBackend"]
 
@@ -116,7 +117,8 @@ class EmbeddingBackend:
             import torch
 
             torch.set_num_threads(num_threads)
-        model = SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code)
+        with quiet_load():
+            model = SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code)
         return cls(model, model_name=model_name or str(path), **options)
 
     def embed(self, sentences: Sequence[str]) -> np.ndarray:

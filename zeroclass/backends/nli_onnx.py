@@ -27,6 +27,7 @@ import onnxruntime as ort
 
 from ..errors import InputError
 from .base import NLIHead, resolve_nli_head
+from .quiet import quiet_load
 from .tokenized import GPU_BATCH_TOKENS, ONNX_CPU_BATCH_TOKENS, TokenizedBackend
 
 __all__ = ["OnnxNLIBackend", "export_dir", "QUANTIZE"]
@@ -182,7 +183,8 @@ class OnnxNLIBackend(TokenizedBackend):
         from transformers import AutoTokenizer
 
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        with quiet_load():
+            tokenizer = AutoTokenizer.from_pretrained(folder)
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
         head: NLIHead = resolve_nli_head(

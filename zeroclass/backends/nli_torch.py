@@ -18,6 +18,7 @@ import torch
 
 from ..errors import InputError, ModelConfigError
 from .base import NLIHead, resolve_nli_head
+from .quiet import quiet_load
 from .tokenized import CPU_BATCH_TOKENS, CPU_BF16_BATCH_TOKENS, GPU_BATCH_TOKENS, TokenizedBackend, default_max_length
 
 __all__ = ["TorchNLIBackend", "resolve_device", "resolve_dtype"]
@@ -185,17 +186,19 @@ class TorchNLIBackend(TokenizedBackend):
         if num_threads is not None:
             torch.set_num_threads(num_threads)
         if is_modelscope_structbert(path):
-            model, tokenizer = _load_structbert(path, torch_dtype)
+            with quiet_load():
+                model, tokenizer = _load_structbert(path, torch_dtype)
             id2label = model.config.id2label
             # ModelScope's pipeline hard-codes these and never reads id2label; so do we.
             entailment_id = MODELSCOPE_ENTAILMENT_ID if entailment_id is None else entailment_id
             contradiction_id = MODELSCOPE_CONTRADICTION_ID if contradiction_id is None else contradiction_id
             template = MODELSCOPE_TEMPLATE
         else:
-            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                path, trust_remote_code=trust_remote_code, dtype=torch_dtype
-            )
+            with quiet_load():
+                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    path, trust_remote_code=trust_remote_code, dtype=torch_dtype
+                )
             id2label = model.config.id2label
             template = DEFAULT_TEMPLATE
         head: NLIHead = resolve_nli_head(id2label, entailment_id, contradiction_id)
