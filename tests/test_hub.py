@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
 from conftest import FIXTURES
+from tiny_models import hf_cache_layout, modelscope_cache_layout
 from zeroclass import ModelNotFoundError, pipeline
 from zeroclass.hub import cached_models, guess_kind, resolve, which_hub
 
 
-def fake_hf_cache(root, repo_id, source):
-    """The layout huggingface_hub writes: models--owner--name/{refs/main, snapshots/<commit>/}."""
-    commit = "0" * 40
-    repo = root / f"models--{repo_id.replace('/', '--')}"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text(commit)
-    shutil.copytree(source, repo / "snapshots" / commit)
-    return repo / "snapshots" / commit
-
-
 def test_hf_model_loads_offline_from_the_cache(tmp_path, monkeypatch, tiny_nli_dir, tiny_classifier):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    snapshot = fake_hf_cache(tmp_path, "someone/tiny-nli", tiny_nli_dir)
+    snapshot = hf_cache_layout(tmp_path, "someone/tiny-nli", tiny_nli_dir)
     source = resolve("someone/tiny-nli", cache_dir=tmp_path)
     assert source.path == snapshot and source.hub == "huggingface" and source.kind == "nli"
     classifier = pipeline(model="someone/tiny-nli", cache_dir=str(tmp_path), device="cpu")
@@ -65,7 +57,156 @@ def test_embedding_model_refused_by_nli_backend():
         pipeline(model=None, backend="torch")
 
 
-def test_malformed_ids(monkeypatch):
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "MoritzLaurer/deberta-v3-base-zeroshot-v2.0",  # a dot in the last part: still an id
+        "MoritzLaurer/deberta-v3-large-zeroshot-v1.1-all-33",
+        "someone/bert-base-chinese.v2",
+        "roberta-large-mnli",  # legacy, org-less
+    ],
+)
+def test_ids_with_dots_and_without_owner_load_from_the_cache(tmp_path, monkeypatch, tiny_nli_dir, model_id):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelNotFoundError, match="neither a local folder nor a hub id"):
-        resolve("a/b/c")
+    monkeypatch.chdir(tmp_path)  # no folder of that name here
+    snapshot = hf_cache_layout(tmp_path / "cache", model_id, tiny_nli_dir)
+    source = resolve(model_id, cache_dir=tmp_path / "cache")
+    assert (source.model_id, source.path, source.hub) == (model_id, snapshot, "huggingface")
+
+
+def test_pipeline_loads_the_readme_model_by_id_with_hf_hub_cache(tmp_path, monkeypatch, tiny_nli_dir, tiny_classifier):
+    """The README's recommended id, found through HF_HUB_CACHE as a user's own cache would be."""
+    import huggingface_hub.constants
+
+    model_id = "MoritzLaurer/deberta-v3-base-zeroshot-v2.0"
+    hf_cache_layout(tmp_path, model_id, tiny_nli_dir)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    classifier = pipeline("zero-shot-classification", model=model_id, device="cpu")
+    assert classifier.model_name == model_id
+    assert classifier("The team won", ["sports", "finance"]) == tiny_classifier("The team won", ["sports", "finance"])
+
+
+def test_revisions_resolve_offline_by_branch_tag_and_commit(tmp_path, monkeypatch, tiny_nli_dir):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model_id = "someone/tiny-nli"
+    main = hf_cache_layout(tmp_path, model_id, tiny_nli_dir, commit="a" * 40, refs=("main",))
+    tagged = hf_cache_layout(tmp_path, model_id, tiny_nli_dir, commit="b" * 40, refs=("v1.0",))
+    assert resolve(model_id, cache_dir=tmp_path).path == main
+    assert resolve(model_id, revision="main", cache_dir=tmp_path).path == main
+    assert resolve(model_id, revision="v1.0", cache_dir=tmp_path).path == tagged
+    assert resolve(model_id, revision="b" * 40, cache_dir=tmp_path).path == tagged
+    with pytest.raises(ModelNotFoundError, match=r"revision 'v2\.0'.*offline mode is set.*--revision v2\.0"):
+        resolve(model_id, revision="v2.0", cache_dir=tmp_path)
+
+
+def test_cli_revision_option_reaches_the_cache(tmp_path, monkeypatch, tiny_nli_dir):
+    import json
+    import subprocess
+    import sys
+
+    model_id = "someone/tiny-nli"
+    hf_cache_layout(tmp_path, model_id, tiny_nli_dir, commit="c" * 40, refs=("v1.0",))  # no main branch cached
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path)}
+    args = [sys.executable, "-m", "zeroclass", "classify", "--model", model_id, "--labels", "sports,finance", "--device", "cpu"]
+    done = subprocess.run([*args, "--revision", "v1.0", "--json", "The team won"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(done.stdout.splitlines()[-1])["labels"]) == ["finance", "sports"]
+    missing = subprocess.run([*args, "The team won"], capture_output=True, text=True, env=env)
+    assert missing.returncode != 0 and "not in the Hugging Face cache" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule"),
+    [
+        ("a/b/c", "'repo_name' or 'namespace/repo_name'"),
+        ("owner/-name", "cannot start or end with '-' or '.'"),
+        ("owner/na me", "alphanumeric chars"),
+        ("owner/a--b", "Cannot have -- or .."),
+        ("owner/model.git", "cannot end by '.git'"),
+        ("o/" + "x" * 97, "maximum length is 96"),
+    ],
+)
+def test_malformed_ids_name_the_rule_they_break(tmp_path, monkeypatch, bad, rule):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelNotFoundError, match="neither a local folder nor a hub id") as caught:
+        resolve(bad)
+    assert rule in str(caught.value)
+
+
+@pytest.mark.parametrize("path", ["./missing-model", "../missing.v2", "/no/such/model", "~/no-such-model", "C:\\models\\x", "d:/models/x"])
+def test_strings_that_can_only_be_paths_must_exist(tmp_path, monkeypatch, path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelNotFoundError, match="model folder .* does not exist"):
+        resolve(path)
+
+
+def test_an_existing_relative_folder_wins_over_a_hub_id(tmp_path, monkeypatch, tiny_nli_dir):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_nli_dir, tmp_path / "owner" / "model.v2")
+    assert resolve("owner/model.v2").hub == "local"
+    (tmp_path / "weights.bin").write_bytes(b"")
+    with pytest.raises(ModelNotFoundError, match="is a file"):
+        resolve("weights.bin")
+
+
+def test_modelscope_ids_with_dots_use_the_clients_cache_layouts(tmp_path, monkeypatch):
+    """Old SDKs write a dot as ``___``; modelscope_hub keeps it in ``owner--name/snapshots/<revision>``."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path))
+    legacy = tmp_path / "models" / "iic" / "nlp_structbert_zero-shot___v1___1"
+    shutil.copytree(FIXTURES / "structbert_tiny", legacy)
+    assert resolve("iic/nlp_structbert_zero-shot.v1.1").path == legacy
+    current = modelscope_cache_layout(tmp_path, "damo/zero-shot.v2", FIXTURES / "structbert_tiny")
+    tagged = modelscope_cache_layout(tmp_path, "damo/zero-shot.v2", FIXTURES / "structbert_tiny", revision="v1.0.0")
+    assert resolve("damo/zero-shot.v2").path == current  # master before any other revision
+    assert resolve("damo/zero-shot.v2", revision="v1.0.0").path == tagged
+    with pytest.raises(ModelNotFoundError, match="at revision 'v9'"):
+        resolve("damo/zero-shot.v2", revision="v9")
+    assert ("damo/zero-shot.v2", "modelscope") in {(m.model_id, m.hub) for m in cached_models()}
+
+
+def test_offline_modelscope_miss_fails_at_once_without_the_client(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "modelscope", None)  # importing the client would now fail loudly
+    monkeypatch.setitem(sys.modules, "modelscope.hub.snapshot_download", None)
+    started = time.perf_counter()
+    with pytest.raises(ModelNotFoundError, match="not in the ModelScope cache .* offline mode is set"):
+        resolve("damo/nlp_structbert_zero-shot-classification_chinese-base")
+    assert time.perf_counter() - started < 1.0
+
+
+def test_huggingface_hub_offline_constant_counts_as_offline(monkeypatch):
+    import huggingface_hub.constants
+
+    from zeroclass.hub import is_offline
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ZEROCLASS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    assert not is_offline()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    assert is_offline()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    assert is_offline()
+
+
+def test_model_loads_draw_no_progress_bars(tiny_nli_dir, capfd):
+    from transformers.utils import logging as hf_logging
+
+    from zeroclass import ZeroShotClassifier
+
+    assert hf_logging.is_progress_bar_enabled()
+    capfd.readouterr()
+    ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), device="cpu")
+    out, err = capfd.readouterr()
+    assert "Loading weights" not in err + out
+    assert hf_logging.is_progress_bar_enabled()  # restored for the caller's own loads

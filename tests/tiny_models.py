@@ -68,3 +68,34 @@ def build_tiny_bert(
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def hf_cache_layout(
+    root: Path, repo_id: str, source: Path, *, commit: str | None = None, refs: tuple[str, ...] = ("main",)
+) -> Path:
+    """Copy ``source`` into a Hugging Face cache as huggingface_hub lays it out; return the snapshot.
+
+    ``models--owner--name/refs/<ref>`` holds the commit hash and
+    ``snapshots/<commit>/`` the files, so ``snapshot_download(...,
+    local_files_only=True)`` resolves ``main``, the other refs, and the hash.
+    """
+    import hashlib
+    import shutil
+
+    commit = commit or hashlib.sha1(f"{repo_id}@{refs}".encode()).hexdigest()
+    repo = root / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    for ref in refs:
+        (repo / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+    shutil.copytree(source, repo / "snapshots" / commit)
+    return repo / "snapshots" / commit
+
+
+def modelscope_cache_layout(root: Path, model_id: str, source: Path, *, revision: str = "master") -> Path:
+    """Copy ``source`` into a ModelScope cache as modelscope_hub lays it out: ``models/owner--name/snapshots/<rev>``."""
+    import shutil
+
+    target = root / "models" / model_id.replace("/", "--") / "snapshots" / revision
+    shutil.copytree(source, target)
+    return target
