@@ -14,6 +14,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_tiny_bert  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+#: The project's tolerance on scores (and on logits of one model run two ways):
+#: float32 kernels differ between CPUs (AVX2, AVX-512, AMX) and between batch
+#: shapes by ~1e-6; every score comparison uses this unless a test says why not.
+SCORE_TOL = 1e-5
+#: ONNX Runtime's fused kernels against PyTorch's, float32.
+ONNX_TOL = 1e-4
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "numeric: compares scores across kernels or batch shapes; .ci/run reruns these with oneDNN and ATen limited to AVX2",
+    )
 #: The labelled evaluation sets: ``$ZEROCLASS_DATA``, else ``../shared/data`` beside the repository.
 SHARED_DATA = Path(os.environ.get("ZEROCLASS_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
