@@ -23,6 +23,22 @@ SCORE_TOL = 1e-5
 ONNX_TOL = 1e-4
 
 
+#: Batching-invariance and backend-parity tests in modules that carry no marker of their own.
+_NUMERIC_ELSEWHERE = {
+    "test_batching_never_changes_a_score",
+    "test_batched_equals_one_pair_at_a_time",
+    "test_fp32_logits_match_torch",
+    "test_pipeline_scores_match_torch",
+    "test_modelscope_structbert_exports_and_matches",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if getattr(item, "originalname", None) in _NUMERIC_ELSEWHERE:
+            item.add_marker(pytest.mark.numeric)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

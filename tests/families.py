@@ -85,13 +85,30 @@ class Family:
         config.architectures = [self.model_class]
         torch.manual_seed(seed)
         model = getattr(transformers, self.model_class)(config).eval()
-        with torch.no_grad():  # a sharper head: scores that differ clearly between pairs
-            for module in model.modules():
-                if isinstance(module, torch.nn.Linear) and module.out_features == len(self.id2label):
-                    module.weight.mul_(head_scale)
+        calibrate_head(model, tokenizer, len(self.id2label), head_scale)
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         return folder
+
+
+def calibrate_head(model: Any, tokenizer: Any, n_labels: int, head_scale: float) -> None:
+    """Sharpen the random head, then centre its logits on sample pairs.
+
+    A sharper head makes scores differ clearly between hypotheses; centring
+    removes the random offset between the entailment and contradiction
+    columns, which would otherwise push every multi-label score to 0 or 1,
+    where a parity check sees nothing.
+    """
+    import torch
+
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == n_labels][-1]
+    premises = corpus(12, seed=1)[:12] + CHINESE[:4]
+    hypotheses = [f"This example is {w}." for w in WORDS[60:76]]
+    pairs = tokenizer(premises, hypotheses, padding=True, return_tensors="pt")
+    inputs = {k: v for k, v in pairs.items() if k in tokenizer.model_input_names}
+    with torch.no_grad():
+        head.weight.mul_(head_scale)
+        head.bias.sub_(model(**inputs).logits.mean(0))
 
 
 def train_tokenizer(cls: Any, vocab_size: int, kwargs: dict[str, Any]) -> Any:

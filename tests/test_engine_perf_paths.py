@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import SCORE_TOL
 from zeroclass import ZeroShotClassifier
 from zeroclass.backends.nli_torch import TorchNLIBackend
 from zeroclass.batching import pad, prefetch
@@ -37,6 +38,7 @@ def restore_threads():
     torch.set_num_threads(before)
 
 
+@pytest.mark.numeric
 def test_bfloat16_agrees_with_float32(tiny_nli_dir: Path, tiny_classifier: ZeroShotClassifier) -> None:
     bf16 = ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), device="cpu", dtype="bfloat16")
     assert bf16.backend.dtype == torch.bfloat16
@@ -68,6 +70,7 @@ def test_num_threads_caps_onnx(tiny_nli_dir: Path, tmp_path: Path, monkeypatch: 
     assert default.backend.session.get_session_options().intra_op_num_threads == 0  # all physical cores
 
 
+@pytest.mark.numeric
 def test_prefetching_chunked_pipeline_gives_the_same_logits(tiny_nli_dir: Path) -> None:
     pairs = [(t, f"This example is {label}.") for t in TEXTS for label in LABELS]
     plain = TorchNLIBackend.from_path(tiny_nli_dir, device="cpu", max_batch_tokens=64)
@@ -76,7 +79,8 @@ def test_prefetching_chunked_pipeline_gives_the_same_logits(tiny_nli_dir: Path) 
     launched: list[int] = []
     original = piped.launch
     piped.launch = lambda staged: launched.append(1) or original(staged)  # type: ignore[method-assign]
-    np.testing.assert_allclose(piped.score_pairs(pairs), plain.score_pairs(pairs), atol=1e-6)
+    # Chunks change which pairs share a padded batch, so oneDNN may pick other kernels: ~1e-6 apart on AMD.
+    np.testing.assert_allclose(piped.score_pairs(pairs), plain.score_pairs(pairs), atol=SCORE_TOL)
     assert len(launched) > len(pairs) // 5  # many batches, each chunk batched on its own
 
 
@@ -87,9 +91,9 @@ def test_compiled_model_gives_the_eager_logits(tiny_nli_dir: Path) -> None:
     eager = TorchNLIBackend.from_path(tiny_nli_dir, device="cpu", max_batch_tokens=96)
     compiled = TorchNLIBackend.from_path(tiny_nli_dir, device="cpu", max_batch_tokens=96, compile=True)
     assert compiled.model is not eager.model and hasattr(compiled.model, "_orig_mod")  # really compiled
-    np.testing.assert_allclose(compiled.score_pairs(pairs), eager.score_pairs(pairs), atol=1e-5)
+    np.testing.assert_allclose(compiled.score_pairs(pairs), eager.score_pairs(pairs), atol=SCORE_TOL)
     # One pair alone: the size-1 batch that dynamic shapes specialise.
-    np.testing.assert_allclose(compiled.score_pairs(pairs[:1]), eager.score_pairs(pairs[:1]), atol=1e-5)
+    np.testing.assert_allclose(compiled.score_pairs(pairs[:1]), eager.score_pairs(pairs[:1]), atol=SCORE_TOL)
 
 
 def test_compile_is_refused_by_backends_without_it(tiny_nli_dir: Path) -> None:
@@ -128,4 +132,5 @@ def test_cuda_matches_cpu(tiny_nli_dir: Path, tiny_classifier: ZeroShotClassifie
     gpu = ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), device="cuda", dtype=dtype)
     assert gpu.backend.prefetch > 0
     for mine, ref in zip(gpu(TEXTS, LABELS), tiny_classifier(TEXTS, LABELS)):
+        # A GPU's float32 (TF32-free) matmuls still round differently from a CPU's; bf16/fp16 keep ~3 digits.
         np.testing.assert_allclose(mine["scores"], ref["scores"], atol=1e-4 if dtype == "float32" else 0.05)

@@ -12,9 +12,10 @@ import json
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, SCORE_TOL
 
-TOL = 1e-5
+TOL = SCORE_TOL
+pytestmark = pytest.mark.numeric
 FIXTURE = FIXTURES / "structbert_tiny"
 CASES = json.loads((FIXTURE / "reference_outputs.json").read_text(encoding="utf-8"))
 

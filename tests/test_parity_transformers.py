@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import SCORE_TOL
 from tiny_models import WORDS
 
-TOL = 1e-5
+TOL = SCORE_TOL
+pytestmark = pytest.mark.numeric
 
 SHORT = [
     "The team won the match after a late goal",
