@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import SCORE_TOL
 from zeroclass.batch import classify_file
 from zeroclass.cli import main
 from zeroclass.errors import InputError
@@ -101,8 +102,8 @@ def test_a_refused_row_leaves_its_neighbours_scored_together(offline_classifier)
     for row, want in zip([out[0], out[2], out[3]], expected):
         assert row["error"] is None
         got = {s["label"]: s["score"] for s in row["predicted_scores"]}
-        assert got == pytest.approx(dict(zip(want["labels"], want["scores"])), abs=1e-6)
-    assert out[0]["predicted_scores"][0]["score"] != pytest.approx(alone["scores"][0], abs=1e-6)
+        assert got == pytest.approx(dict(zip(want["labels"], want["scores"])), abs=SCORE_TOL)
+    assert out[0]["predicted_scores"][0]["score"] != pytest.approx(alone["scores"][0], abs=SCORE_TOL)
 
 
 def test_finished_output_is_never_overwritten_without_overwrite(tmp_path, run) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
+from conftest import SCORE_TOL  # noqa: E402
 from zeroclass import ZeroShotClassifier  # noqa: E402
 from zeroclass.backends import nli_onnx  # noqa: E402
 from zeroclass.backends.nli_onnx import OnnxNLIBackend, export_dir  # noqa: E402
@@ -120,7 +121,7 @@ print(json.dumps(clf.backend.score_pairs({PAIRS!r}).tolist()))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
     assert done.returncode == 0, done.stderr
-    np.testing.assert_allclose(json.loads(done.stdout.splitlines()[-1]), fp32.score_pairs(PAIRS), atol=1e-6)
+    np.testing.assert_allclose(json.loads(done.stdout.splitlines()[-1]), fp32.score_pairs(PAIRS), atol=SCORE_TOL)
 
 
 def test_bad_options_name_the_option(tiny_nli_dir: Path) -> None:
