@@ -179,6 +179,7 @@ def onnx_classifier(family: Family, offline_hub: Path):
     return pipeline("zero-shot-classification", model=family.repo_id, backend="onnx")
 
 
+@pytest.mark.slow  # one ONNX export per family
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_onnx_fp32_matches_transformers_pipeline(family: Family, onnx_classifier, reference, case: str) -> None:
     texts, labels, options = CASES[case]
@@ -187,6 +188,7 @@ def test_onnx_fp32_matches_transformers_pipeline(family: Family, onnx_classifier
     same_order(mine, theirs, ONNX_TOL)
 
 
+@pytest.mark.slow  # bf16 matmuls are emulated on CPUs without AMX
 def test_bfloat16_is_measured(family: Family, offline_hub: Path, reference) -> None:
     """bf16 keeps ~3 significant digits: its distance from float32 is reported, and bounded only loosely."""
     from zeroclass import pipeline
@@ -235,7 +237,7 @@ def test_batch_loads_the_family_by_id(family: Family, ours, tmp_path: Path) -> N
 STRUCTBERT_CASES = json.loads((FIXTURES / "structbert_tiny" / "reference_outputs.json").read_text(encoding="utf-8"))["cases"]
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx", "torch-bf16"])
+@pytest.mark.parametrize("backend", ["torch", pytest.param("onnx", marks=pytest.mark.slow), pytest.param("torch-bf16", marks=pytest.mark.slow)])
 def test_structbert_by_modelscope_id_matches_modelscope_pipeline(offline_hub: Path, backend: str) -> None:
     """Scores recorded from ModelScope's own pipeline (see test_parity_modelscope) for the same tiny model."""
     from zeroclass import pipeline
@@ -274,3 +276,17 @@ def test_structbert_server_and_batch_load_by_modelscope_id(offline_hub: Path, tm
     classify_file(src, tmp_path / "out.jsonl", labels, model=STRUCTBERT_ID, device="cpu", progress=False)
     (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert row["predicted_label"] == want["labels"][0]
+
+
+@pytest.mark.parametrize(("model_type", "pad", "positions", "expected"), [
+    ("roberta", 1, 514, 512), ("xlm-roberta", 0, 130, 129), ("roberta", None, 514, 512), ("bert", 0, 512, 512),
+])
+def test_a_tokenizer_without_a_limit_gets_the_models_positions(model_type, pad, positions, expected) -> None:
+    """RoBERTa-style models reserve ``pad_token_id + 1`` positions, even when that id is 0."""
+    from types import SimpleNamespace
+
+    from zeroclass.backends.tokenized import default_max_length
+
+    unset = SimpleNamespace(model_max_length=int(1e30))
+    config = SimpleNamespace(model_type=model_type, pad_token_id=pad, max_position_embeddings=positions)
+    assert default_max_length(unset, config) == expected

@@ -52,7 +52,8 @@ def default_max_length(tokenizer: Any, config: Any = None) -> int:
     if isinstance(positions, int) and positions > 0:
         # RoBERTa-style models reserve padding_idx + 1 positions.
         if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-            positions -= (getattr(config, "pad_token_id", None) or 1) + 1
+            pad = getattr(config, "pad_token_id", None)
+            positions -= (1 if pad is None else pad) + 1
         return positions
     return 512
 
