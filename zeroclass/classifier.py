@@ -20,7 +20,7 @@ import numpy as np
 from . import hub as _hub
 from .backends import Backend, load_backend
 from .batching import dedupe
-from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, unknown_keyword
+from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, note_once, unknown_keyword
 from .errors import InputError, InputTypeError, UnsupportedLanguageError
 from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
 from .iterables import as_texts, checked_text, chunks
@@ -192,7 +192,11 @@ class ZeroShotClassifier:
         texts = _texts_argument(texts, sequences)
         _check_transformers_options(transformers_options)
         if multi_class is not None:
-            note_ignored("multi_class", "it is transformers' deprecated name of multi_label, used as multi_label", multi_class)
+            note_once(
+                "multi_class",
+                f"multi_class={multi_class!r} is read as multi_label, its meaning in transformers 4 "
+                "(transformers 5 ignores it silently); say multi_label=...",
+            )
             multi_label = multi_class if multi_label is None else multi_label
         defaults = self._call_defaults
         options: dict[str, Any] = {

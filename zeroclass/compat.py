@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import InputTypeError
 
-__all__ = ["CALL_IGNORED", "FACTORY_IGNORED", "note_ignored", "unknown_keyword", "TRUNCATION_HONOURED"]
+__all__ = ["CALL_IGNORED", "FACTORY_IGNORED", "note_ignored", "note_once", "unknown_keyword", "TRUNCATION_HONOURED"]
 
 logger = logging.getLogger("zeroclass")
 
@@ -71,12 +71,17 @@ FACTORY_IGNORED: dict[str, str] = {
 _noted: set[str] = set()
 
 
-def note_ignored(keyword: str, why: str, value: Any = None) -> None:
-    """Log, once per keyword per process, that ``keyword`` is ignored and why."""
+def note_once(keyword: str, message: str) -> None:
+    """Log ``message`` the first time ``keyword`` comes up in this process only."""
     if keyword in _noted:
         return
     _noted.add(keyword)
-    logger.warning("zeroclass: %s=%r is ignored: %s. (Noted once.)", keyword, value, why)
+    logger.warning("zeroclass: %s (Noted once.)", message)
+
+
+def note_ignored(keyword: str, why: str, value: Any = None) -> None:
+    """Log, once per keyword per process, that ``keyword`` is ignored and why."""
+    note_once(keyword, f"{keyword}={value!r} is ignored: {why}.")
 
 
 def unknown_keyword(name: str, known: Iterable[str], where: str) -> InputTypeError:
