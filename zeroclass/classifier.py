@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -20,9 +20,11 @@ import numpy as np
 from . import hub as _hub
 from .backends import Backend, load_backend
 from .batching import dedupe
-from .errors import InputError, UnsupportedLanguageError
+from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, note_once, unknown_keyword
+from .errors import InputError, InputTypeError, UnsupportedLanguageError
 from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
-from .result import ClassificationResult
+from .iterables import as_texts, checked_text, chunks
+from .result import ClassificationResult, ResultList
 from .scoring import label_scores, nli_probabilities, rank
 
 __all__ = ["ZeroShotClassifier", "PreparedCall", "pipeline"]
@@ -49,6 +51,9 @@ class PreparedCall:
     templates: int = 1
     refine: bool = False
 
+#: Texts classified together per step when the input is streamed (a generator, a torch Dataset).
+STREAM_CHUNK_TEXTS = 32
+
 #: What Chinese-text users of the offline default are pointed to.
 CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
 
@@ -63,6 +68,8 @@ class ZeroShotClassifier:
     def __init__(self, backend: Backend, *, hypothesis_template: str | Sequence[str] | None = None) -> None:
         self.backend = backend
         self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
+        #: ``candidate_labels``/``multi_label`` given to :func:`pipeline`, as transformers keeps them for every call.
+        self._call_defaults: dict[str, Any] = {}
 
     @property
     def model_name(self) -> str:
@@ -103,29 +110,74 @@ class ZeroShotClassifier:
             )
         return cls(loaded, hypothesis_template=hypothesis_template)
 
+    @property
+    def task(self) -> str:
+        """The transformers task this answers, as on transformers' pipelines."""
+        return "zero-shot-classification"
+
+    @property
+    def model(self) -> Any:
+        """The backend's model: a torch module, an ONNX Runtime session or a SentenceTransformer."""
+        return self.backend.model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer."""
+        return self.backend.tokenizer
+
+    @property
+    def device(self) -> Any:
+        """Where the model runs (a ``torch.device``; ``"cpu"``/``"cuda"`` for ONNX Runtime)."""
+        return self.backend.device
+
+    @property
+    def dtype(self) -> Any:
+        """The model's number type (a ``torch.dtype``; ``"float32"``/``"int8"`` for ONNX Runtime)."""
+        return self.backend.dtype
+
+    def __repr__(self) -> str:
+        dtype = str(self.dtype).removeprefix("torch.")
+        return (
+            f"ZeroShotClassifier(model={self.model_name!r}, backend={_backend_name(self.backend)!r}, "
+            f"device={str(self.device)!r}, dtype={dtype!r})"
+        )
+
     @overload
     def __call__(self, texts: str, candidate_labels: Labels | None = ..., **kwargs: Any) -> ClassificationResult: ...
     @overload
     def __call__(
         self, texts: Sequence[str], candidate_labels: Labels | None = ..., **kwargs: Any
-    ) -> list[ClassificationResult]: ...
+    ) -> ResultList: ...
+    @overload
+    def __call__(
+        self, texts: Iterable[str], candidate_labels: Labels | None = ..., **kwargs: Any
+    ) -> ResultList | Iterator[ClassificationResult]: ...
 
     def __call__(
         self,
-        texts: str | Sequence[str],
+        texts: Any = None,
         candidate_labels: Labels | None = None,
         *,
-        multi_label: bool = False,
+        sequences: Any = None,
+        multi_label: bool | None = None,
         hypothesis_template: str | Sequence[str] | None = None,
         explain: bool = False,
         label_descriptions: Mapping[str, str] | None = None,
         refine: bool | None = None,
-    ) -> ClassificationResult | list[ClassificationResult]:
-        """Classify one text (gives one result) or a list (gives a list).
+        multi_class: bool | None = None,
+        **transformers_options: Any,
+    ) -> ClassificationResult | ResultList | Iterator[ClassificationResult]:
+        """Classify one text (gives one result), a list (gives a list) or a stream (gives a generator).
 
+        ``texts`` (or ``sequences=``, transformers' name): a string; a list,
+        tuple, pandas Series, NumPy array or ``datasets`` column (a list of
+        results, in order); or a generator, iterator or ``torch`` Dataset
+        such as ``KeyDataset`` (a generator of results, classified
+        ``STREAM_CHUNK_TEXTS`` texts at a time as they are read).
         ``candidate_labels``: a list, a string split on ``,``/``，``, or one
         list per text. ``multi_label``: score each label on its own (0..1)
-        instead of making the scores sum to 1. ``hypothesis_template``: a
+        instead of making the scores sum to 1 (``multi_class``, its
+        deprecated transformers name, works too). ``hypothesis_template``: a
         sentence with one ``{}``, or a list of them whose logits are averaged
         (default: the model's own). ``explain``: add each label's hypothesis
         and NLI probabilities. ``label_descriptions``: ``{label: description}``;
@@ -133,20 +185,66 @@ class ZeroShotClassifier:
         name. ``refine``: embedding backends only, single-label only: refine
         each label's vector with the texts of this call it wins (default: the
         backend's setting), so a text's scores depend on the other texts of
-        the call.
+        the call (of its chunk, when streamed). transformers' other keywords
+        (``batch_size``, ``num_workers``, ``truncation``...) are accepted and,
+        having no meaning here, ignored with a one-time note saying why.
         """
-        call = self.prepare(
-            texts,
-            candidate_labels,
-            multi_label=multi_label,
-            hypothesis_template=hypothesis_template,
-            explain=explain,
-            label_descriptions=label_descriptions,
-            refine=refine,
-        )
+        texts = _texts_argument(texts, sequences)
+        _check_transformers_options(transformers_options)
+        if multi_class is not None:
+            note_once(
+                "multi_class",
+                f"multi_class={multi_class!r} is read as multi_label, its meaning in transformers 4 "
+                "(transformers 5 ignores it silently); say multi_label=...",
+            )
+            multi_label = multi_class if multi_label is None else multi_label
+        defaults = self._call_defaults
+        options: dict[str, Any] = {
+            "multi_label": bool(defaults.get("multi_label", False) if multi_label is None else multi_label),
+            "hypothesis_template": hypothesis_template,
+            "explain": explain,
+            "label_descriptions": label_descriptions,
+            "refine": refine,
+        }
+        if candidate_labels is None:
+            candidate_labels = defaults.get("candidate_labels")
+        kind, items = as_texts(texts)
+        if kind == "stream":
+            return self._stream(items, candidate_labels, options)
+        return self._classify(texts if kind == "single" else items, candidate_labels, options)
+
+    def _classify(self, texts: str | list[Any], candidate_labels: Labels | None, options: dict[str, Any]) -> Any:
+        """One call's results: prepare, score the distinct pairs, finish."""
+        call = self.prepare(texts, candidate_labels, **options)
         unique, inverse = dedupe(call.pairs)
         logits = np.asarray(self.backend.score_pairs(unique))[inverse]
         return self.finish(call, logits)
+
+    def _stream(
+        self, items: Iterator[Any], candidate_labels: Labels | None, options: dict[str, Any]
+    ) -> Iterator[ClassificationResult]:
+        """Results of a streamed input; labels and templates are checked now, texts as they are read."""
+        nested = _is_per_text(candidate_labels)
+        if not nested:
+            labels_per_text(candidate_labels, 1)
+        self.templates(options["hypothesis_template"])
+        return self._stream_results(items, candidate_labels, nested, options)
+
+    def _stream_results(
+        self, items: Iterator[Any], candidate_labels: Any, nested: bool, options: dict[str, Any]
+    ) -> Iterator[ClassificationResult]:
+        start = 0
+        for chunk in chunks(items, STREAM_CHUNK_TEXTS):
+            texts = [checked_text(start + i, text) for i, text in enumerate(chunk)]
+            labels = candidate_labels[start : start + len(texts)] if nested else candidate_labels
+            if nested and len(labels) != len(texts):
+                raise InputError(
+                    f"candidate_labels has {len(candidate_labels)} label lists but the input has more texts"
+                )
+            yield from self._classify(texts, labels, options)
+            start += len(texts)
+        if nested and start != len(candidate_labels):
+            raise InputError(f"candidate_labels has {len(candidate_labels)} label lists but the input had {start} texts")
 
     def prepare(
         self,
@@ -176,9 +274,7 @@ class ZeroShotClassifier:
         refine = self._wants_refine(refine) and not multi_label
         return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single, len(templates), refine)
 
-    def finish(
-        self, call: PreparedCall, logits: np.ndarray
-    ) -> ClassificationResult | list[ClassificationResult]:
+    def finish(self, call: PreparedCall, logits: np.ndarray) -> ClassificationResult | ResultList:
         """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
         if len(logits) != len(call.pairs):
             raise ValueError(f"got {len(logits)} rows of logits for {len(call.pairs)} pairs")
@@ -196,7 +292,7 @@ class ZeroShotClassifier:
             self._result(text, labels, hyps[::k], block, call.multi_label, call.explain)
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
         ]
-        return results[0] if call.single else results
+        return results[0] if call.single else ResultList(results)
 
     def templates(self, hypothesis_template: str | Sequence[str] | None = None) -> tuple[str, ...]:
         """The templates a call with this ``hypothesis_template`` uses: its own, the classifier's, or the model's."""
@@ -301,21 +397,156 @@ def _describer(descriptions: Mapping[str, str] | None, label_sets: list[list[str
     return lambda labels: [descriptions.get(label, label).strip() for label in labels]
 
 
+#: The keywords ``__call__`` takes by name, offered by the did-you-mean of an unknown one.
+_CALL_NAMES = (
+    "sequences", "candidate_labels", "multi_label", "multi_class", "hypothesis_template", "explain",
+    "label_descriptions", "refine", *CALL_IGNORED,
+)
+
+
+def _texts_argument(texts: Any, sequences: Any) -> Any:
+    """The texts, given positionally or as ``sequences=`` (transformers' name), not both."""
+    if sequences is not None and texts is not None:
+        raise InputTypeError("texts were given twice: positionally and as sequences=; pass one")
+    texts = sequences if texts is None else texts
+    if texts is None:
+        raise InputTypeError("no texts given: pass a string or an iterable of strings (or sequences=...)")
+    return texts
+
+
+def _check_transformers_options(options: Mapping[str, Any]) -> None:
+    """Note each transformers call keyword that means nothing here; refuse one nobody knows."""
+    for name, value in options.items():
+        if name == "truncation" and isinstance(value, (bool, str)) and value in TRUNCATION_HONOURED:
+            continue  # what zeroclass does anyway
+        if name not in CALL_IGNORED:
+            raise unknown_keyword(name, _CALL_NAMES, "ZeroShotClassifier.__call__()")
+        note_ignored(name, CALL_IGNORED[name], value)
+
+
+def _is_per_text(candidate_labels: Any) -> bool:
+    """Whether ``candidate_labels`` is one label list per text (as :func:`labels_per_text` reads it)."""
+    return (
+        not isinstance(candidate_labels, str)
+        and isinstance(candidate_labels, Sequence)
+        and len(candidate_labels) > 0
+        and all(not isinstance(x, str) and isinstance(x, Sequence) for x in candidate_labels)
+    )
+
+
+def _backend_name(backend: Any) -> str:
+    """The name ``backend=`` takes for this backend's class (``"torch"``...), else the class name."""
+    from .backends import _BACKENDS
+
+    by_class = {target.split(":")[1]: name for name, target in _BACKENDS.items()}
+    return by_class.get(type(backend).__name__, type(backend).__name__)
+
+
+#: ``model_kwargs`` entries that map onto :meth:`ZeroShotClassifier.from_pretrained` options.
+_MODEL_KWARGS = ("dtype", "torch_dtype", "revision", "token", "cache_dir", "trust_remote_code")
+
+
 def pipeline(
-    task: str = "zero-shot-classification",
+    task: str | None = "zero-shot-classification",
     model: str | os.PathLike[str] | None = None,
     *,
     device: str | int | None = None,
     dtype: str | None = None,
+    candidate_labels: Labels | None = None,
+    multi_label: bool | None = None,
     **kwargs: Any,
 ) -> ZeroShotClassifier:
     """Drop-in for ``transformers.pipeline("zero-shot-classification", ...)``.
 
-    Takes the same ``model``, ``device`` and ``dtype`` (``torch_dtype`` too),
-    plus every :meth:`ZeroShotClassifier.from_pretrained` option.
+    Takes the same ``model``, ``device``, ``dtype`` (``torch_dtype`` too;
+    ``"auto"`` is float32 here), ``revision``, ``token`` and
+    ``trust_remote_code``, plus every :meth:`ZeroShotClassifier.from_pretrained`
+    option. ``candidate_labels`` and ``multi_label`` become defaults of every
+    call, as in transformers. transformers' other factory keywords
+    (``device_map``, ``model_kwargs``, ``tokenizer``, ``batch_size``...) are
+    used where they mean something here and otherwise ignored with a one-time
+    note (see the README's "Coming from transformers"); a keyword neither
+    knows is an error with a did-you-mean.
     """
-    if task != "zero-shot-classification":
+    if task not in (None, "zero-shot-classification"):
         raise InputError(f"zeroclass only does 'zero-shot-classification', not {task!r}")
     if "torch_dtype" in kwargs:
         dtype = dtype or kwargs.pop("torch_dtype")
-    return ZeroShotClassifier.from_pretrained(model, device=device, dtype=dtype, **kwargs)
+    device, kwargs = _device_from_map(device, kwargs)
+    kwargs = _merge_model_kwargs(kwargs)
+    dtype = dtype or kwargs.pop("dtype", None)
+    _note_factory_keywords(model, kwargs)
+    _check_factory_keywords(kwargs)
+    if kwargs.get("trust_remote_code") is None:
+        kwargs.pop("trust_remote_code", None)
+    classifier = ZeroShotClassifier.from_pretrained(
+        model, device=device, dtype=None if dtype == "auto" else dtype, **kwargs
+    )
+    classifier._call_defaults = {
+        k: v for k, v in {"candidate_labels": candidate_labels, "multi_label": multi_label}.items() if v is not None
+    }
+    return classifier
+
+
+def _device_from_map(device: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """``device_map``: ``"auto"`` is the default device pick, a device name is ``device=``, a layer map is noted."""
+    device_map = kwargs.pop("device_map", None)
+    if device_map is None or device_map == "auto":
+        return device, kwargs
+    if isinstance(device_map, (str, int)) and (device is None or str(device) == str(device_map)):
+        return device_map, kwargs
+    note_ignored("device_map", FACTORY_IGNORED["device_map"], device_map)
+    return device, kwargs
+
+
+def _merge_model_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``model_kwargs`` entries zeroclass has an option for become that option; the rest are noted."""
+    model_kwargs = dict(kwargs.pop("model_kwargs", None) or {})
+    for name in _MODEL_KWARGS:
+        if name in model_kwargs:
+            value = model_kwargs.pop(name)
+            kwargs.setdefault("dtype" if name == "torch_dtype" else name, value)
+    if model_kwargs:
+        note_ignored("model_kwargs", FACTORY_IGNORED["model_kwargs"], model_kwargs)
+    return kwargs
+
+
+def _note_factory_keywords(model: Any, kwargs: dict[str, Any]) -> None:
+    """Drop the transformers factory keywords that mean nothing here, noting each unless it says our default."""
+    tokenizer = kwargs.pop("tokenizer", None)
+    tokenizer_name = tokenizer if isinstance(tokenizer, (str, os.PathLike)) else getattr(tokenizer, "name_or_path", None)
+    if tokenizer is not None and (model is None or os.fspath(tokenizer_name or "") != os.fspath(model)):
+        note_ignored("tokenizer", FACTORY_IGNORED["tokenizer"], tokenizer_name or type(tokenizer).__name__)
+    if kwargs.pop("use_fast", True) is False:
+        note_ignored("use_fast", FACTORY_IGNORED["use_fast"], False)
+    for name in [k for k in kwargs if k in FACTORY_IGNORED]:
+        value = kwargs.pop(name)
+        if value is not None and value is not False:
+            note_ignored(name, FACTORY_IGNORED[name], value)
+
+
+def _check_factory_keywords(kwargs: dict[str, Any]) -> None:
+    """Refuse, with a did-you-mean, a keyword that is neither ours nor transformers'."""
+    import inspect
+
+    own = set(inspect.signature(ZeroShotClassifier.from_pretrained).parameters) - {"cls", "model", "backend_options"}
+    unknown = [k for k in kwargs if k not in own]
+    if not unknown:
+        return
+    known = own | _backend_options() | set(FACTORY_IGNORED) | {"device", "dtype", "torch_dtype", "candidate_labels", "multi_label"}
+    for name in unknown:
+        if name not in known:
+            raise unknown_keyword(name, known, "pipeline()")
+
+
+def _backend_options() -> set[str]:
+    """Every option some installed backend takes."""
+    from .backends import BACKENDS, _accepted_options, _backend_class
+
+    names: set[str] = set()
+    for name in BACKENDS:
+        try:
+            names |= _accepted_options(_backend_class(name))
+        except InputError:  # an optional backend that is not installed
+            continue
+    return names

@@ -1,11 +1,26 @@
-"""The result type: the reference pipelines' dict, with attribute access on top."""
+"""The result types: the reference pipelines' dict and list, with attribute access and Jupyter views on top."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-__all__ = ["ClassificationResult"]
+__all__ = ["ClassificationResult", "ResultList"]
+
+#: Labels drawn per result, and results drawn per list, in Jupyter; the rest are summarised in one line.
+_MAX_BARS = 20
+_MAX_RESULTS = 50
+
+
+def _bar(score: float) -> str:
+    return (
+        '<td style="min-width:12em"><div style="background:#4c78a8;height:0.9em;'
+        f'width:{min(max(score, 0.0), 1.0) * 100:.1f}%"></div></td>'
+    )
+
+
+def _probability(value: float | None) -> str:
+    return "<td>–</td>" if value is None else f"<td>{value:.3f}</td>"
 
 
 class ClassificationResult(dict):
@@ -41,15 +56,35 @@ class ClassificationResult(dict):
         return self["labels"][0]
 
     def _repr_html_(self) -> str:
-        """Jupyter: the text, then one bar per label (at most 20), best first."""
-        rows = "".join(
-            f'<tr><td style="text-align:left">{html.escape(label)}</td><td style="min-width:12em">'
-            f'<div style="background:#4c78a8;height:0.9em;width:{max(score, 0.0) * 100:.1f}%"></div></td>'
-            f"<td>{score:.4f}</td></tr>"
-            for label, score in list(zip(self.labels, self.scores))[:20]
-        )
-        return f"<div><p>{html.escape(self.sequence)}</p><table>{rows}</table></div>"
+        """Jupyter: the text, then one bar per label (at most 20), best first; with ``explain``, the NLI table."""
+        explanation = self.explanation
+        head = "<tr><th>label</th><th></th><th>score</th>"
+        if explanation:
+            head += "<th>hypothesis</th><th>entailment</th><th>neutral</th><th>contradiction</th>"
+        rows = []
+        for i, (label, score) in enumerate(list(zip(self.labels, self.scores))[:_MAX_BARS]):
+            row = f'<tr><td style="text-align:left">{html.escape(label)}</td>{_bar(score)}<td>{score:.4f}</td>'
+            if explanation:
+                info = explanation[i]
+                row += f'<td style="text-align:left">{html.escape(info["hypothesis"])}</td>'
+                row += "".join(_probability(info[k]) for k in ("entailment", "neutral", "contradiction"))
+            rows.append(row + "</tr>")
+        more = len(self.labels) - _MAX_BARS
+        if more > 0:
+            rows.append(f'<tr><td colspan="3">… {more} more label{"s" if more > 1 else ""}</td></tr>')
+        return f"<div><p>{html.escape(self.sequence)}</p><table>{head}</tr>{''.join(rows)}</table></div>"
 
     def as_dict(self) -> dict[str, Any]:
         """A plain ``dict`` copy (for pickling across versions, say)."""
         return dict(self)
+
+
+class ResultList(list):
+    """The results of a list of texts: a real ``list`` (equal to one) that Jupyter shows as tables."""
+
+    def _repr_html_(self) -> str:
+        """Jupyter: each result's view, one after the other (the first 50)."""
+        parts = [r._repr_html_() if isinstance(r, ClassificationResult) else html.escape(repr(r)) for r in self[:_MAX_RESULTS]]
+        if len(self) > _MAX_RESULTS:
+            parts.append(f"<p>… {len(self) - _MAX_RESULTS} more results</p>")
+        return f"<div>{''.join(parts)}</div>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -97,6 +97,26 @@ class Backend(Protocol):
     default_template: str
     #: Languages the model can read (``{"en"}``), or ``None`` when unknown / many.
     languages: frozenset[str] | None
+
+    @property
+    def model(self) -> Any:
+        """What runs: a torch module, an ONNX Runtime session, a SentenceTransformer (``pipeline.model``)."""
+        ...
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's transformers tokenizer (``pipeline.tokenizer``)."""
+        ...
+
+    @property
+    def device(self) -> Any:
+        """Where the model runs: a ``torch.device``, or ``"cpu"``/``"cuda"`` for ONNX Runtime."""
+        ...
+
+    @property
+    def dtype(self) -> Any:
+        """The model's number type: a ``torch.dtype``, or ``"float32"``/``"int8"`` for ONNX Runtime."""
+        ...
 
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
         """Logits of shape ``(len(pairs), n_classes)``, float32 or wider."""

@@ -100,6 +100,21 @@ class EmbeddingBackend:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
+    @property
+    def tokenizer(self) -> Any:
+        """The SentenceTransformer's tokenizer (``pipeline.tokenizer``)."""
+        return self.model.tokenizer
+
+    @property
+    def device(self) -> Any:
+        """The ``torch.device`` the SentenceTransformer runs on."""
+        return self.model.device
+
+    @property
+    def dtype(self) -> Any:
+        """The SentenceTransformer's parameter ``torch.dtype``."""
+        return next(self.model.parameters()).dtype
+
     @classmethod
     def from_path(
         cls,

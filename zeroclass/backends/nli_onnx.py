@@ -152,9 +152,25 @@ def _optimize(raw: Path, out: Path, config: Any) -> None:
 class OnnxNLIBackend(TokenizedBackend):
     """An exported NLI model in an ONNX Runtime session."""
 
-    def __init__(self, session: ort.InferenceSession, tokenizer: Any, **kwargs: Any) -> None:
+    def __init__(self, session: ort.InferenceSession, tokenizer: Any, *, quantize: str | None = None, **kwargs: Any) -> None:
         super().__init__(tokenizer, input_names=[i.name for i in session.get_inputs()], **kwargs)
         self.session = session
+        self.quantize = quantize
+
+    @property
+    def model(self) -> ort.InferenceSession:
+        """The ONNX Runtime session (``pipeline.model``)."""
+        return self.session
+
+    @property
+    def device(self) -> str:
+        """``"cuda"`` when the session runs on CUDA, else ``"cpu"``."""
+        return "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+
+    @property
+    def dtype(self) -> str:
+        """``"int8"`` for a quantised export, else ``"float32"``."""
+        return self.quantize or "float32"
 
     @classmethod
     def from_path(
@@ -199,6 +215,7 @@ class OnnxNLIBackend(TokenizedBackend):
         return cls(
             session,
             tokenizer,
+            quantize=quantize,
             model_name=model_name or str(path),
             head=head,
             default_template=meta["default_template"],

@@ -7,13 +7,13 @@ with ``register(subparsers)``; heavy imports happen inside the command, so
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from ..errors import ZeroclassError
+from .parser import ArgumentParser, check_device
 
 __all__ = ["main"]
 
@@ -21,8 +21,8 @@ __all__ = ["main"]
 _COMMANDS = ("classify", "models", "eval", "batch", "serve")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="zeroclass",
         description="Zero-shot text classification by natural language inference.",
     )
@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``zeroclass`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = check_device(getattr(args, "device", None), getattr(args, "backend", None))
+    if problem:
+        parser._command_parser(args).error(f"argument --device: {problem}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         return int(args.run(args) or 0)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .common import add_model_options, add_task_options
+from .parser import non_negative_float, positive_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,21 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "again and it continues."
         ),
     )
-    parser.add_argument("input", metavar="INPUT", help="the file to classify")
+    parser.add_argument("input", metavar="INPUT", help="the file to classify (a file: standard input cannot be resumed)")
     parser.add_argument("--output", "-o", required=True, help="the file to write (refused if it exists, unless --overwrite)")
     add_task_options(parser)
     parser.add_argument("--text-column", default="text", help="column holding the text (default: text)")
     parser.add_argument("--id-column", help="column naming each row in the report of bad rows")
-    parser.add_argument("--top-k", type=int, help="keep only the K best labels in predicted_scores")
+    parser.add_argument("--top-k", type=positive_int, help="keep only the K best labels in predicted_scores")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT, and drop any unfinished job for it")
-    parser.add_argument("--chunk-rows", type=int, default=1000, help="rows per committed chunk (default: 1000)")
+    parser.add_argument("--chunk-rows", type=positive_int, default=1000, help="rows per committed chunk (default: 1000)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar or progress lines")
     ray = parser.add_argument_group("ray")
     ray.add_argument("--engine", choices=("local", "ray"), default="local", help="where to classify (default: local)")
     ray.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
-    ray.add_argument("--actors", type=int, default=1, help="Ray actors, each with its own copy of the model (default: 1)")
-    ray.add_argument("--num-cpus", type=float, default=1, help="CPUs per actor (default: 1)")
-    ray.add_argument("--num-gpus", type=float, default=0, help="GPUs per actor (default: 0)")
+    ray.add_argument("--actors", type=positive_int, default=1, help="Ray actors, each with its own copy of the model (default: 1)")
+    ray.add_argument("--num-cpus", type=positive_float, default=1, help="CPUs per actor (default: 1)")
+    ray.add_argument("--num-gpus", type=non_negative_float, default=0, help="GPUs per actor (default: 0)")
     add_model_options(parser)
     parser.set_defaults(run=run)
 
@@ -52,25 +57,52 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from ..batch import classify_file
 
-    summary = classify_file(
-        args.input,
-        args.output,
-        args.labels,
-        model=args.model,
-        text_column=args.text_column,
-        id_column=args.id_column,
-        multi_label=args.multi_label,
-        hypothesis_template=args.hypothesis_template,
-        top_k=args.top_k,
-        engine=args.engine,
-        overwrite=args.overwrite,
-        chunk_rows=args.chunk_rows,
-        progress=args.progress,
-        ray_address=args.ray_address,
-        actors=args.actors,
-        num_cpus=args.num_cpus,
-        num_gpus=args.num_gpus,
-        **model_options(args),
-    )
+    if args.input == "-":
+        raise InputError(
+            "zeroclass batch needs a file, not standard input: a job is resumed after a crash by reading its input "
+            "again, which a pipe cannot do. Save the rows first (e.g. ... > rows.jsonl), or use "
+            "'zeroclass classify' for texts on standard input"
+        )
+    templates = args.hypothesis_template or []
+    options = model_options(args)
+    if len(templates) > 1:  # an ensemble is the classifier's default template, so Ray actors get it too
+        options["hypothesis_template"] = templates
+    try:
+        summary = classify_file(
+            args.input,
+            args.output,
+            args.labels,
+            model=args.model,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            multi_label=args.multi_label,
+            hypothesis_template=templates[0] if len(templates) == 1 else None,
+            top_k=args.top_k,
+            engine=args.engine,
+            overwrite=args.overwrite,
+            chunk_rows=args.chunk_rows,
+            progress=args.progress,
+            ray_address=args.ray_address,
+            actors=args.actors,
+            num_cpus=args.num_cpus,
+            num_gpus=args.num_gpus,
+            **options,
+        )
+    except KeyboardInterrupt:
+        print(f"\nzeroclass: interrupted. {_interrupted_note(Path(args.output))}", file=sys.stderr)
+        return 130
     print(summary)
     return 0
+
+
+def _interrupted_note(output: Path) -> str:
+    """How much of an interrupted job is committed (its manifest says), and how to go on."""
+    manifest = output.with_name(output.name + ".partial") / "manifest.json"
+    try:
+        rows = int(json.loads(manifest.read_text(encoding="utf-8"))["rows"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "No rows were committed yet; run the same command to start again."
+    return (
+        f"{rows:,} rows are committed in {manifest.parent}; run the same command again to resume "
+        "from there (add --overwrite to start over)."
+    )

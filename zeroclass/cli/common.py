@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..backends import BACKENDS
+from .parser import device_name, non_negative_int, positive_int
 
 __all__ = ["add_model_options", "load_classifier", "add_task_options"]
 
@@ -16,16 +17,16 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--backend", choices=BACKENDS, help="default: by the model's kind")
     group.add_argument("--hub", choices=("huggingface", "modelscope"), help="default: guessed from the id")
     group.add_argument("--revision", help="hub revision (branch, tag or commit)")
-    group.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the fastest present)")
+    group.add_argument("--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: the fastest present)")
     group.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="default: float32")
     group.add_argument("--quantize", choices=("int8",), help="with --backend onnx: dynamic int8 quantisation")
     group.add_argument("--compile", action="store_true", default=None,
                        help="torch backend: run the model through torch.compile (slow first call, faster after)")
-    group.add_argument("--max-length", type=int, help="longest pair in tokens; only the text is truncated")
-    group.add_argument("--max-batch-tokens", type=int, help="token budget of one batch")
-    group.add_argument("--threads", type=int, dest="num_threads", help="CPU threads (default: all cores)")
-    group.add_argument("--entailment-id", type=int, help="override the model config's entailment index")
-    group.add_argument("--contradiction-id", type=int, help="override the model config's contradiction index")
+    group.add_argument("--max-length", type=positive_int, help="longest pair in tokens; only the text is truncated")
+    group.add_argument("--max-batch-tokens", type=positive_int, help="token budget of one batch")
+    group.add_argument("--threads", type=positive_int, dest="num_threads", help="CPU threads (default: all cores)")
+    group.add_argument("--entailment-id", type=non_negative_int, help="override the model config's entailment index")
+    group.add_argument("--contradiction-id", type=non_negative_int, help="override the model config's contradiction index")
     group.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model (off by default)")
 
 
@@ -34,7 +35,10 @@ def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool =
         "--labels", "-l", required=labels_required, help="candidate labels, comma-separated (',' or '，')"
     )
     parser.add_argument("--multi-label", action="store_true", help="score each label on its own (0..1)")
-    parser.add_argument("--template", dest="hypothesis_template", help='hypothesis template with one {}, e.g. "This text is about {}."')
+    parser.add_argument(
+        "--template", dest="hypothesis_template", action="append",
+        help='hypothesis template with one {}, e.g. "This text is about {}."; repeat for an ensemble (scores averaged)',
+    )
 
 
 def load_classifier(args: argparse.Namespace) -> Any:
@@ -54,5 +58,6 @@ def load_classifier(args: argparse.Namespace) -> Any:
         hub=args.hub,
         revision=args.revision,
         trust_remote_code=args.trust_remote_code,
+        hypothesis_template=getattr(args, "hypothesis_template", None),
         **options,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .common import add_model_options, load_classifier
+from .parser import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--refine", action=argparse.BooleanOptionalAction, default=None,
         help="embedding models: refine label vectors on the evaluated texts (default: the backend's setting)",
     )
-    parser.add_argument("--limit", type=int, help="evaluate a fixed-seed random sample of N rows")
+    parser.add_argument("--limit", type=positive_int, help="evaluate a fixed-seed random sample of N rows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default: 0)")
     parser.add_argument("--out", type=Path, help="folder for report.json, report.md, PNG plots and errors.jsonl")
     parser.add_argument("--json", action="store_true", help="print report.json's content instead of tables")

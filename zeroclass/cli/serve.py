@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .common import add_model_options, load_classifier
+from .parser import non_negative_float, port, positive_int
 
 #: Carries the parsed options to the worker processes of ``--workers N``.
 _ARGS_ENV = "ZEROCLASS_SERVE_ARGS"
@@ -31,20 +32,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    server.add_argument("--port", type=int, default=8000, help="default: 8000")
-    server.add_argument("--workers", type=int, default=1, help="server processes, each with its own model (default: 1)")
+    server.add_argument("--port", type=port, default=8000, help="default: 8000")
+    server.add_argument("--workers", type=positive_int, default=1, help="server processes, each with its own model (default: 1)")
     server.add_argument(
         "--api-key-env", metavar="VAR",
         help="require the API key held in environment variable VAR (Authorization: Bearer KEY or X-API-Key: KEY)",
     )
-    server.add_argument("--max-wait-ms", type=float, default=5.0, help="longest wait for a micro-batch to fill (default: 5)")
-    server.add_argument("--max-batch-requests", type=int, help="most requests per micro-batch (default: no cap; 1 turns batching off)")
-    server.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503 + Retry-After (default: 256)")
+    server.add_argument("--max-wait-ms", type=non_negative_float, default=5.0, help="longest wait for a micro-batch to fill (default: 5)")
+    server.add_argument("--max-batch-requests", type=positive_int, help="most requests per micro-batch (default: no cap; 1 turns batching off)")
+    server.add_argument("--max-queue", type=positive_int, default=256, help="waiting requests before 503 + Retry-After (default: 256)")
     limits = parser.add_argument_group("limits (over one: 413 or 422 naming it)")
-    limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="default: 1048576")
-    limits.add_argument("--max-texts", type=int, default=64, help="texts per request (default: 64)")
-    limits.add_argument("--max-labels", type=int, default=64, help="candidate labels per text (default: 64)")
-    limits.add_argument("--max-text-chars", type=int, default=20_000, help="characters per text (default: 20000)")
+    limits.add_argument("--max-body-bytes", type=positive_int, default=1 << 20, help="default: 1048576")
+    limits.add_argument("--max-texts", type=positive_int, default=64, help="texts per request (default: 64)")
+    limits.add_argument("--max-labels", type=positive_int, default=64, help="candidate labels per text (default: 64)")
+    limits.add_argument("--max-text-chars", type=positive_int, default=20_000, help="characters per text (default: 20000)")
+    server.add_argument(
+        "--template", dest="hypothesis_template", action="append",
+        help="default hypothesis template with one {} (a request's own wins); repeat for an ensemble (scores averaged)",
+    )
     add_model_options(parser)
     parser.set_defaults(run=run)
 

@@ -1,6 +1,6 @@
 """Evaluation: how well a model, labels and templates do on labelled data.
 
-``evaluate(path, ...)`` gives an :class:`EvaluationReport` (metrics, plots,
+``evaluate(path_or_dataframe, ...)`` gives an :class:`EvaluationReport` (metrics, plots,
 worst mistakes); ``zeroclass eval`` is the same from the command line.
 """
 

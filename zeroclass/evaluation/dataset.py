@@ -1,7 +1,8 @@
 """A labelled table in, checked texts and gold labels out.
 
 Files are read by :func:`zeroclass.tables.read_table` (CSV, TSV, JSON lines,
-Parquet), so every format fails the same way. Here each row is checked, and
+Parquet), so every format fails the same way; a pandas DataFrame or a list
+of dicts already in memory is read as it is. Here each row is checked, and
 a bad one is named by its number (counting from 1) and column, because an
 evaluation that silently skips rows reports a number about other data.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,8 +82,33 @@ def _gold_cell(value: object, row: int, column: str, multi_label: bool) -> list[
     return gold
 
 
+def _columns(data: object, text_column: str, label_column: str) -> tuple[list, list, str]:
+    """The text and gold columns of a file, a pandas DataFrame or a list of dicts, and how to name the source."""
+    if isinstance(data, (str, os.PathLike)):
+        from ..tables import read_table
+
+        table = read_table(data, columns=[text_column, label_column])
+        return table.column(text_column).to_pylist(), table.column(label_column).to_pylist(), os.fspath(data)
+    if hasattr(data, "columns") and hasattr(data, "to_dict"):  # a pandas DataFrame
+        for name in (text_column, label_column):
+            if name not in data.columns:
+                raise InputError(f"the DataFrame has no column {name!r}; it has {', '.join(map(repr, data.columns))}")
+        source = f"DataFrame ({len(data)} rows)"
+        return data[text_column].tolist(), data[label_column].tolist(), source
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)) and all(isinstance(r, Mapping) for r in data):
+        for i, row in enumerate(data):
+            for name in (text_column, label_column):
+                if name not in row:
+                    raise InputError(f"row {i + 1} has no key {name!r}; it has {', '.join(map(repr, row))}")
+        source = f"list of {len(data)} dicts"
+        return [r[text_column] for r in data], [r[label_column] for r in data], source
+    raise InputError(
+        f"labelled data must be a file path, a pandas DataFrame or a list of dicts, got {type(data).__name__}"
+    )
+
+
 def load_labelled(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Any,
     *,
     text_column: str = "text",
     label_column: str = "label",
@@ -90,19 +117,15 @@ def load_labelled(
     limit: int | None = None,
     seed: int = 0,
 ) -> LabelledData:
-    """Read and check a labelled file.
+    """Read and check a labelled file (or a pandas DataFrame, or a list of dicts).
 
     Without ``labels`` the candidate labels are every gold label in the
     file, sorted. With them, a gold label that is not a candidate is an
     error naming its row: the model could never predict it.
     """
-    from ..tables import read_table
-
-    table = read_table(path, columns=[text_column, label_column])
-    texts_raw = table.column(text_column).to_pylist()
-    gold_raw = table.column(label_column).to_pylist()
+    texts_raw, gold_raw, source = _columns(path, text_column, label_column)
     if not texts_raw:
-        raise InputError(f"{os.fspath(path)}: no rows to evaluate")
+        raise InputError(f"{source}: no rows to evaluate")
     keep = sample_indices(len(texts_raw), limit, seed)
     texts, gold = [], []
     for i in keep:
@@ -116,7 +139,7 @@ def load_labelled(
         candidates = sorted({g for row_gold in gold for g in row_gold})
         if len(candidates) < (1 if multi_label else 2):
             raise InputError(
-                f"{os.fspath(path)}: the data has only the gold label(s) {candidates!r}; "
+                f"{source}: the data has only the gold label(s) {candidates!r}; "
                 "pass the candidate labels (--labels) so the model has a choice"
             )
     else:
@@ -129,4 +152,4 @@ def load_labelled(
                         f"row {int(i) + 1}, column {label_column!r}: gold label {g!r} is not among the candidate "
                         f"labels {candidates!r:.200}"
                     )
-    return LabelledData(texts, gold, candidates, multi_label, os.fspath(path), [int(i) + 1 for i in keep])
+    return LabelledData(texts, gold, candidates, multi_label, source, [int(i) + 1 for i in keep])

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..hypotheses import looks_chinese
 
-__all__ = ["cjk_font", "plot_confusion", "plot_reliability", "plot_thresholds", "CJK_FONT_HINT"]
+__all__ = ["cjk_font", "confusion_layout", "plot_confusion", "plot_reliability", "plot_thresholds", "CJK_FONT_HINT"]
 
 #: Installed fonts with CJK glyphs, best first (Debian: fonts-noto-cjk, fonts-wqy-*).
 _CJK_FAMILIES = (
@@ -65,33 +65,62 @@ def _font_for(labels: list[str]) -> tuple[dict[str, Any], str | None]:
     return ({"fontfamily": family}, None) if family else ({}, CJK_FONT_HINT)
 
 
-def plot_confusion(labels: list[str], matrix: np.ndarray, path: Path) -> str | None:
-    """Row-normalised confusion matrix (colour = share of the gold label), counts written when few labels.
+#: Inches per confusion-matrix cell: roomy for a few labels, dense but legible for many.
+_CELL_INCHES = 0.5
+_MIN_CELL_INCHES = 0.26
+#: Most labels whose cells still get their count written in them.
+_MAX_COUNTED = 40
 
-    Sized by the number of labels so 77 label names stay legible. Returns a
+
+def confusion_layout(labels: list[str]) -> dict[str, float]:
+    """Figure size and font sizes for a confusion matrix of these labels.
+
+    Everything scales with the label count: cells shrink from half an inch
+    towards a quarter, tick and count fonts from 10 and 8 points towards 6
+    and 5 (a 6-point name still fits a quarter-inch row), and the margins
+    grow with the longest name, so 77 labels stay readable.
+    """
+    n = len(labels)
+    cell = max(_MIN_CELL_INCHES, min(_CELL_INCHES, 10.0 / max(n, 1)))
+    tick = max(6.0, min(10.0, cell * 72 * 0.42))
+    longest = max((len(label) for label in labels), default=1)
+    margin = min(4.0, 0.6 + longest * tick * 0.55 / 72)  # the names' width, in inches
+    grid = max(3.0, cell * n)
+    return {
+        "width": grid + margin + 1.6,  # + colour bar
+        "height": grid + margin + 0.8,  # + title
+        "tick": tick,
+        "count": max(5.0, min(8.0, tick - 1)),
+        "title": max(10.0, min(14.0, grid * 0.6)),
+    }
+
+
+def plot_confusion(labels: list[str], matrix: np.ndarray, path: Path) -> str | None:
+    """Row-normalised confusion matrix (colour = share of the gold label), with counts in cells up to 40 labels.
+
+    Sized by the number of labels (see :func:`confusion_layout`). Returns a
     warning when the label names cannot be drawn.
     """
     plt = _pyplot()
     n = len(labels)
     font, warning = _font_for(labels)
-    side = max(5.0, 0.22 * n + 3.0)
-    tick_size = 10 if n <= 20 else max(5, 9 - n // 25)
-    fig, ax = plt.subplots(figsize=(side + 1.5, side))
+    layout = confusion_layout(labels)
+    fig, ax = plt.subplots(figsize=(layout["width"], layout["height"]))
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros(matrix.shape, dtype=float), where=totals > 0)
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the gold label's texts")
-    ax.set_xticks(range(n), labels, rotation=90, fontsize=tick_size, **font)
-    ax.set_yticks(range(n), labels, fontsize=tick_size, **font)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("gold")
-    if n <= 20:
+    ax.set_xticks(range(n), labels, rotation=90, fontsize=layout["tick"], **font)
+    ax.set_yticks(range(n), labels, fontsize=layout["tick"], **font)
+    ax.set_xlabel("predicted", fontsize=layout["title"] * 0.8)
+    ax.set_ylabel("gold", fontsize=layout["title"] * 0.8)
+    if n <= _MAX_COUNTED:
         for g in range(n):
             for p in range(n):
                 if matrix[g, p]:
-                    ax.text(p, g, str(matrix[g, p]), ha="center", va="center", fontsize=8,
+                    ax.text(p, g, str(matrix[g, p]), ha="center", va="center", fontsize=layout["count"],
                             color="white" if share[g, p] > 0.5 else "black")
-    ax.set_title("Confusion matrix" + (f"\n({warning})" if warning else ""), fontsize=10)
+    ax.set_title("Confusion matrix" + (f"\n({warning})" if warning else ""), fontsize=layout["title"])
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

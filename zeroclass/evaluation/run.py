@@ -28,7 +28,7 @@ _THRESHOLD = 0.5
 
 
 def evaluate(
-    data: str | os.PathLike[str] | LabelledData,
+    data: str | os.PathLike[str] | LabelledData | Any,
     *,
     classifier: Any = None,
     model: str | os.PathLike[str] | None = None,
@@ -45,7 +45,10 @@ def evaluate(
     progress: bool = True,
     **model_options: Any,
 ) -> EvaluationReport:
-    """Classify a labelled CSV / TSV / JSON-lines / Parquet file and report how well it went.
+    """Classify labelled data and report how well it went.
+
+    ``data``: a CSV / TSV / JSON-lines / Parquet file, a pandas DataFrame, or
+    a list of dicts, each with ``text_column`` and ``label_column``.
 
     ``classifier`` (a :class:`~zeroclass.ZeroShotClassifier`) or ``model``
     (loaded with ``model_options``; default: the offline model) answers.
