@@ -22,6 +22,7 @@ from .backends import Backend, load_backend
 from .batching import dedupe
 from .errors import InputError, UnsupportedLanguageError
 from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
+from .hypotheses import check_flag
 from .result import ClassificationResult
 from .scoring import label_scores, nli_probabilities, rank
 
@@ -166,6 +167,7 @@ class ZeroShotClassifier:
         are raised here, before anything is queued.
         """
         items, single = normalize_texts(texts)
+        multi_label, explain = check_flag(multi_label, "multi_label"), check_flag(explain, "explain")
         label_sets = labels_per_text(candidate_labels, len(items))
         templates = self.templates(hypothesis_template)
         self._check_language(items)
