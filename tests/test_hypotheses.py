@@ -1,7 +1,20 @@
+import numpy as np
 import pytest
 
-from zeroclass.errors import InputError
-from zeroclass.hypotheses import labels_per_text, looks_chinese, make_hypotheses, parse_labels, validate_template
+from zeroclass.errors import InputError, InputTypeError
+from zeroclass.hypotheses import (
+    MAX_HYPOTHESIS_CHARS,
+    MAX_TEMPLATE_CHARS,
+    check_flag,
+    ensemble_hypotheses,
+    labels_per_text,
+    looks_chinese,
+    make_hypotheses,
+    normalize_texts,
+    parse_labels,
+    validate_template,
+    validate_templates,
+)
 
 
 def test_label_string_splits_on_english_and_chinese_commas():
@@ -33,3 +46,77 @@ def test_looks_chinese():
     assert looks_chinese("我用iPhone 15拍照")
     assert not looks_chinese("We ate 饺子 for dinner at home tonight")
     assert not looks_chinese("12345 !!!")
+
+
+# -- hostile and careless input (issue 11) ------------------------------------
+
+
+@pytest.mark.parametrize("template", ["{:d}", "{:{}}", "{0:{0}}", "{!r}", "{!s:>3}", "{:.>5000000}", "{:>99999999999}"])
+def test_template_placeholder_must_be_bare(template):
+    with pytest.raises(InputError, match=r"a bare \{\} with no name, conversion"):
+        validate_template(template)
+
+
+def test_hypotheses_are_built_without_str_format_and_capped_before_building():
+    # Escaped braces stay literal; the label is put in, never formatted (a label with braces is just text).
+    assert make_hypotheses(["{0.__class__}"], "x {{}} {} y") == ["x {} {0.__class__} y"]
+    assert make_hypotheses(["a"], "{0}") == ["a"]
+    with pytest.raises(InputError, match=f"over MAX_TEMPLATE_CHARS={MAX_TEMPLATE_CHARS}"):
+        validate_template("{}" + "x" * MAX_TEMPLATE_CHARS)
+    long_description = "d" * MAX_HYPOTHESIS_CHARS  # a label description is not a label: only the hypothesis cap applies
+    with pytest.raises(InputError, match=f"label 1 .* under template 0 would have {MAX_HYPOTHESIS_CHARS + 2} characters"):
+        ensemble_hypotheses(["ok", long_description], ["a {}", "{}!!!"])
+
+
+def test_error_messages_never_echo_unbounded_input():
+    huge = "{:" + "9" * 100_000 + "}"
+    with pytest.raises(InputError) as caught:
+        validate_templates(["{}", huge[:900]])
+    assert len(str(caught.value)) < 400
+    with pytest.raises(InputError) as caught:
+        parse_labels(["x" * 100_000])
+    assert len(str(caught.value)) < 400
+    with pytest.raises(InputError) as caught:
+        normalize_texts([b"y" * 100_000])  # type: ignore[list-item]
+    assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize("flag", ["no", "false", 0, 1, None, [True]])
+def test_flags_must_be_real_bools(tiny_classifier, flag):
+    with pytest.raises(InputTypeError, match="multi_label must be True or False"):
+        tiny_classifier("a text", ["a", "b"], multi_label=flag)
+    with pytest.raises(InputTypeError, match="explain must be True or False"):
+        tiny_classifier("a text", ["a", "b"], explain=flag)
+
+
+def test_numpy_bools_are_bools():
+    assert check_flag(np.bool_(True), "multi_label") is True
+    assert check_flag(False, "multi_label") is False
+
+
+@pytest.mark.parametrize("blank", ["\x00", "\u200b", "\x00\u200b\ufeff", "\u2028\u3000 \t", "\u3164", "\u202e\u200d"])
+def test_texts_and_labels_of_invisible_characters_are_empty(blank):
+    with pytest.raises(InputError, match="text 1 is empty"):
+        normalize_texts(["fine", blank])
+    with pytest.raises(InputError, match="label 1 is empty"):
+        parse_labels(["fine", blank])
+
+
+def test_labels_equal_once_invisible_characters_are_removed_are_duplicates():
+    for twin in ("a\u200b", "\ufeffa", "a\x00", "a\u2060"):
+        with pytest.raises(InputError, match="duplicate label .* at positions 0 and 1"):
+            parse_labels(["a", twin])
+    # NFC: "é" precomposed and "e" + combining acute are the same label.
+    with pytest.raises(InputError, match="once invisible characters are removed"):
+        parse_labels(["caf\u00e9", "cafe\u0301"])
+    assert parse_labels(["a", "A", "a b"]) == ["a", "A", "a b"]
+
+
+@pytest.mark.parametrize("surrogate", ["\ud800", "x\udfff", "\udcff"])
+def test_lone_surrogates_are_refused_naming_where(surrogate):
+    with pytest.raises(InputError, match="text 1 has a lone surrogate U\\+D[89CDF]"):
+        normalize_texts(["ok", surrogate])
+    with pytest.raises(InputError, match="label 2 has a lone surrogate"):
+        parse_labels(["ok", "fine", surrogate])
+    with pytest.raises(InputError, match="hypothesis_template has a lone surrogate"):
+        validate_template("{} " + surrogate)

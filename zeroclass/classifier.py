@@ -23,6 +23,7 @@ from .batching import dedupe
 from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, note_once, unknown_keyword
 from .errors import InputError, InputTypeError, UnsupportedLanguageError
 from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
+from .hypotheses import check_flag
 from .iterables import as_texts, checked_text, chunks
 from .result import ClassificationResult, ResultList
 from .scoring import label_scores, nli_probabilities, rank
@@ -264,6 +265,7 @@ class ZeroShotClassifier:
         are raised here, before anything is queued.
         """
         items, single = normalize_texts(texts)
+        multi_label, explain = check_flag(multi_label, "multi_label"), check_flag(explain, "explain")
         label_sets = labels_per_text(candidate_labels, len(items))
         templates = self.templates(hypothesis_template)
         self._check_language(items)

@@ -8,14 +8,23 @@ label is wrong.
 from __future__ import annotations
 
 import re
+import reprlib
 import string
+import unicodedata
 from collections.abc import Sequence
 from typing import Union
+
+import numpy as np
 
 from .errors import InputError, InputTypeError
 
 __all__ = [
     "Labels",
+    "MAX_TEMPLATE_CHARS",
+    "MAX_LABEL_CHARS",
+    "MAX_HYPOTHESIS_CHARS",
+    "check_flag",
+    "preview",
     "normalize_texts",
     "parse_labels",
     "labels_per_text",
@@ -37,6 +46,74 @@ CHINESE_TEMPLATE = "这是一条关于{}的文本。"
 _LABEL_SPLIT = re.compile(r"[,，]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: Longest template, label and hypothesis (label or label description in its template), in characters.
+#: A hypothesis is a short sentence and NLI models read a few hundred tokens of text plus hypothesis at
+#: most, so these refuse only what cannot be meant, and bound what one call makes the process build.
+MAX_TEMPLATE_CHARS = 1_000
+MAX_LABEL_CHARS = 2_000
+MAX_HYPOTHESIS_CHARS = 3_000
+
+# Characters that print nothing: controls (NUL...), format characters (zero-width space and joiners,
+# BOM, bidi marks), spaces and line/paragraph separators, plus the Hangul fillers and the blank braille
+# pattern, letters that render as blanks.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+_preview = reprlib.Repr()
+_preview.maxstring = _preview.maxother = 80
+_preview.maxlist = _preview.maxtuple = _preview.maxdict = _preview.maxset = 6
+_preview.maxlevel = 3
+
+
+def preview(value: object) -> str:
+    """``repr(value)``, cut to about 80 characters, for error messages.
+
+    An error message that echoes its input whole lets one request make
+    megabytes of response (and log); ``repr`` also escapes lone surrogates
+    and controls, so the message is always printable and encodable.
+    """
+    return _preview.repr(value)
+
+
+def check_flag(value: object, name: str) -> bool:
+    """``value`` if it is a real bool (Python's or numpy's), else an error.
+
+    ``bool("no")`` is True: accepting any truthy value would silently turn
+    ``multi_label="no"`` into multi-label scoring.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputTypeError(f"{name} must be True or False, got {type(value).__name__} {preview(value)}")
+
+
+def _is_blank(s: str) -> bool:
+    """True when ``s`` prints nothing: empty, or only invisible characters."""
+    return all(ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in s)
+
+
+def _check_unicode(s: str, where: str) -> None:
+    """Refuse a lone surrogate (from a ``"\\ud800"`` JSON escape, or bytes decoded with surrogateescape).
+
+    It is not a character, cannot be encoded to UTF-8, and tokenizers fail on it.
+    """
+    found = _SURROGATE.search(s)
+    if found:
+        raise InputError(
+            f"{where} has a lone surrogate U+{ord(found.group()):04X} at character {found.start()}, "
+            "which is not valid Unicode"
+        )
+
+
+def label_key(label: str) -> str:
+    """What two labels are compared by: NFC, without controls and format characters (zero-width ones).
+
+    ``"a"`` and ``"a\\u200b"`` look the same and mean the same, so they are
+    duplicates, not two labels that split one label's score.
+    """
+    visible = "".join(ch for ch in label if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return unicodedata.normalize("NFC", visible).strip()
 
 
 def normalize_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
@@ -58,9 +135,10 @@ def normalize_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
     for i, text in enumerate(items):
         where = "the text" if single else f"text {i}"
         if not isinstance(text, str):
-            raise InputTypeError(f"{where} is {type(text).__name__}, expected str: {text!r:.80}")
-        if not text.strip():
-            raise InputError(f"{where} is empty")
+            raise InputTypeError(f"{where} is {type(text).__name__}, expected str: {preview(text)}")
+        _check_unicode(text, where)
+        if _is_blank(text):
+            raise InputError(f"{where} is empty" + (f" (only invisible characters: {preview(text)})" if text else ""))
     return items, single
 
 
@@ -83,18 +161,31 @@ def parse_labels(candidate_labels: str | Sequence[str], where: str = "") -> list
     labels: list[str] = []
     seen: dict[str, int] = {}
     for i, label in enumerate(raw):
-        if not isinstance(label, str):
-            raise InputTypeError(f"label {i} is {type(label).__name__}, expected str{suffix}: {label!r:.80}")
-        label = label.strip()
-        if not label:
-            raise InputError(f"label {i} is empty{suffix}: {list(raw)!r:.200}")
-        if label in seen:
-            raise InputError(f"duplicate label {label!r} at positions {seen[label]} and {i}{suffix}")
-        seen[label] = i
+        label = _check_label(label, i, suffix, raw)
+        key = label_key(label)
+        if key in seen:
+            raise InputError(
+                f"duplicate label {preview(label)} at positions {seen[key]} and {i}{suffix}"
+                + ("" if label == labels[seen[key]] else f" (the same as {preview(labels[seen[key]])} once invisible characters are removed)")
+            )
+        seen[key] = i
         labels.append(label)
     if not labels:
         raise InputError(f"no candidate labels given{suffix}: pass at least one label")
     return labels
+
+
+def _check_label(label: object, i: int, suffix: str, raw: Sequence[object]) -> str:
+    """One label, stripped, or the error that says what is wrong with it."""
+    if not isinstance(label, str):
+        raise InputTypeError(f"label {i} is {type(label).__name__}, expected str{suffix}: {preview(label)}")
+    if len(label) > MAX_LABEL_CHARS:
+        raise InputError(f"label {i} has {len(label)} characters, over MAX_LABEL_CHARS={MAX_LABEL_CHARS}{suffix}")
+    _check_unicode(label, f"label {i}{suffix}")
+    label = label.strip()
+    if _is_blank(label):
+        raise InputError(f"label {i} is empty{suffix}: {preview(list(raw))}")
+    return label
 
 
 def labels_per_text(candidate_labels: Labels | None, n_texts: int) -> list[list[str]]:
@@ -122,20 +213,48 @@ def labels_per_text(candidate_labels: Labels | None, n_texts: int) -> list[list[
     return [parse_labels(labels, where=f"labels of text {i}") for i, labels in enumerate(candidate_labels)]
 
 
-def validate_template(template: str) -> str:
-    """Check a hypothesis template has exactly one ``{}`` placeholder."""
+def _template_parts(template: object) -> tuple[str, str]:
+    """The literal text before and after a template's one bare ``{}``, or the error that says why not.
+
+    Only ``{}`` (or ``{0}``, which means the same) is allowed: a conversion
+    (``{!r}``) or a format spec (``{:d}``, ``{:.>5000000}``, ``{:{}}``)
+    either fails on a string label or makes a hypothesis of any size, and a
+    field name (``{x}``, ``{0.__class__}``) reaches into objects. The label
+    is then put between the two parts, never through ``str.format``.
+    """
     if not isinstance(template, str):
         raise InputTypeError(f"hypothesis_template must be a string, got {type(template).__name__}")
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as exc:
-        raise InputError(f"hypothesis_template {template!r} is not a valid format string: {exc}") from None
-    if len(fields) != 1 or fields[0] not in ("", "0"):
+    if len(template) > MAX_TEMPLATE_CHARS:
         raise InputError(
-            f"hypothesis_template {template!r} must contain exactly one {{}} where the label goes "
+            f"hypothesis_template has {len(template)} characters, over MAX_TEMPLATE_CHARS={MAX_TEMPLATE_CHARS}: "
+            f"{preview(template)}"
+        )
+    _check_unicode(template, "hypothesis_template")
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise InputError(f"hypothesis_template {preview(template)} is not a valid format string: {exc}") from None
+    fields = [i for i, (_, name, _, _) in enumerate(parsed) if name is not None]
+    if len(fields) != 1:
+        raise InputError(
+            f"hypothesis_template {preview(template)} must contain exactly one {{}} where the label goes "
             f"(found {len(fields)} placeholder{'s' if len(fields) != 1 else ''}), "
             'e.g. "This example is {}."'
         )
+    _, name, spec, conversion = parsed[fields[0]]
+    if name not in ("", "0") or spec or conversion:
+        raise InputError(
+            f"hypothesis_template {preview(template)} must contain exactly one {{}} where the label goes, "
+            "a bare {} with no name, conversion (!r) or format spec (:...)"
+        )
+    before = "".join(literal for literal, *_ in parsed[: fields[0] + 1])
+    after = "".join(literal for literal, *_ in parsed[fields[0] + 1 :])
+    return before, after
+
+
+def validate_template(template: str) -> str:
+    """Check a hypothesis template has exactly one bare ``{}`` placeholder; give it back."""
+    _template_parts(template)
     return template
 
 
@@ -156,7 +275,7 @@ def validate_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
     if not checked:
         raise InputError("hypothesis_template is an empty list: give at least one template")
     if len(set(checked)) != len(checked):
-        raise InputError(f"hypothesis_template lists the same template twice: {list(checked)!r}")
+        raise InputError(f"hypothesis_template lists the same template twice: {preview(list(checked))}")
     return checked
 
 
@@ -164,14 +283,26 @@ def ensemble_hypotheses(labels: Sequence[str], templates: Sequence[str]) -> list
     """Every label's hypothesis under every template, label-major.
 
     Entry ``i * len(templates) + t`` is label ``i`` under template ``t``, so a
-    text's logits reshape to ``(labels, templates, classes)``.
+    text's logits reshape to ``(labels, templates, classes)``. Each
+    hypothesis's length is checked against ``MAX_HYPOTHESIS_CHARS`` before
+    any is built.
     """
-    return [template.format(label) for label in labels for template in templates]
+    parts = [_template_parts(template) for template in templates]
+    for i, label in enumerate(labels):
+        _check_unicode(label, f"label {i}'s hypothesis")  # a label description has not been checked yet
+        for t, (before, after) in enumerate(parts):
+            size = len(before) + len(label) + len(after)
+            if size > MAX_HYPOTHESIS_CHARS:
+                raise InputError(
+                    f"the hypothesis of label {i} ({preview(label)}) under template {t} would have {size} characters, "
+                    f"over MAX_HYPOTHESIS_CHARS={MAX_HYPOTHESIS_CHARS}"
+                )
+    return [before + label + after for label in labels for before, after in parts]
 
 
 def make_hypotheses(labels: Sequence[str], template: str) -> list[str]:
     """The hypothesis sentence of each label."""
-    return [template.format(label) for label in labels]
+    return ensemble_hypotheses(labels, [template])
 
 
 def looks_chinese(text: str) -> bool:

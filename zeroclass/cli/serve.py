@@ -2,7 +2,8 @@
 
 Binds to 127.0.0.1 unless ``--host`` says otherwise: a model server is not
 something to expose by accident. On SIGTERM it stops accepting connections,
-finishes the requests in flight and exits 0.
+finishes the requests in flight (for at most ``--shutdown-timeout`` seconds)
+and exits 0. Slow or idle clients are cut off by the other timeouts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..errors import InputError
 from .common import add_model_options, load_classifier
-from .parser import non_negative_float, port, positive_int
+from .parser import non_negative_float, port, positive_float, positive_int
 
 #: Carries the parsed options to the worker processes of ``--workers N``.
 _ARGS_ENV = "ZEROCLASS_SERVE_ARGS"
@@ -50,6 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--template", dest="hypothesis_template", action="append",
         help="default hypothesis template with one {} (a request's own wins); repeat for an ensemble (scores averaged)",
     )
+    timeouts = parser.add_argument_group("timeouts (slow or idle clients, shutdown), in seconds")
+    timeouts.add_argument("--header-timeout", type=positive_float, default=10.0, metavar="S",
+                          help="to send a request's headers, from connect or the previous response (default: 10)")
+    timeouts.add_argument("--body-timeout", type=positive_float, default=30.0, metavar="S",
+                          help="to send a request's body once its headers are in; 408 after (default: 30)")
+    timeouts.add_argument("--keep-alive-timeout", type=positive_float, default=5.0, metavar="S",
+                          help="an idle keep-alive connection stays open (default: 5)")
+    timeouts.add_argument("--shutdown-timeout", type=positive_float, default=30.0, metavar="S",
+                          help="SIGTERM waits for requests in flight, then cancels them (default: 30)")
     add_model_options(parser)
     parser.set_defaults(run=run)
 
@@ -59,10 +69,15 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError as exc:
         raise InputError(f"zeroclass serve needs {exc.name}: pip install 'zeroclass[server]'") from exc
+    from ..server.connections import uvicorn_options
+
     settings = _settings(args)  # fail on bad options before loading a model
     if args.workers > 1:
         os.environ[_ARGS_ENV] = json.dumps({k: v for k, v in vars(args).items() if k != "run"})
-        uvicorn.run(f"{__name__}:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers)
+        uvicorn.run(
+            f"{__name__}:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
+            **uvicorn_options(settings),
+        )
         return 0
     from ..server import create_app
 
@@ -70,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal
     # against the handler it found; with this one that ends in exit 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    uvicorn.run(app, host=args.host, port=args.port)
+    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
     return 0
 
 
@@ -101,6 +116,10 @@ def _settings(args: argparse.Namespace) -> Any:
             max_wait_ms=args.max_wait_ms,
             max_queue=args.max_queue,
             api_key=api_key,
+            header_timeout_s=args.header_timeout,
+            body_timeout_s=args.body_timeout,
+            keep_alive_timeout_s=args.keep_alive_timeout,
+            shutdown_timeout_s=args.shutdown_timeout,
         )
     except ValueError as exc:
         raise InputError(f"bad server option: {exc} (see zeroclass serve --help)") from None

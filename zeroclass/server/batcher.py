@@ -11,7 +11,8 @@ its own results through ``classifier.finish``.
 
 If scoring a batch fails (a hypothesis too long for the model, say), each
 request of it is scored again on its own, so the failure lands on the request
-that caused it and never on its neighbours.
+that caused it and never on its neighbours. A request whose ``submit`` is
+cancelled (its client went away) leaves the queue unscored.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def estimate_tokens(call: PreparedCall, max_length: int | None) -> int:
     return total
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two requests with the same call are still two jobs
 class _Job:
     call: PreparedCall
     tokens: int
@@ -126,8 +127,23 @@ class MicroBatcher:
             self._queued_tokens += job.tokens
             self.metrics.queue_depth.set(len(self._jobs))
             self._cond.notify()
-        result = await job.future
+        try:
+            result = await job.future
+        except asyncio.CancelledError:  # the client went away (or shutdown ran out of time)
+            self._withdraw(job)
+            raise
         return result if isinstance(result, list) else [result]
+
+    def _withdraw(self, job: _Job) -> None:
+        """Drop a job nobody waits for from the queue, so the model never scores it; a no-op once it is taken."""
+        with self._cond:
+            try:
+                self._jobs.remove(job)
+            except ValueError:  # already in a batch being scored
+                return
+            self._queued_tokens -= job.tokens
+            self.metrics.queue_depth.set(len(self._jobs))
+            self.metrics.abandoned.inc()
 
     # -- worker thread -------------------------------------------------------
 

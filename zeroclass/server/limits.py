@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -34,16 +35,19 @@ def check_call(call: PreparedCall, settings: ServerSettings) -> None:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 to a body over ``max_bytes``, declared or streamed, without reading past the cap.
+    """Reads each request's body whole, bounded in size (413) and in time (408), before the app sees it.
 
     Starlette reads whole bodies into memory, so the cap sits in front of it,
-    and answers in the service's own error shape, naming the cap; the body
-    read here is handed on unchanged.
+    never reading past ``max_bytes``; a client that sends part of a body and
+    then stalls would otherwise hold its connection, and the shutdown, for as
+    long as it likes. Both answers are in the service's own error shape,
+    naming the cap; the body read here is handed on unchanged.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -51,22 +55,20 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, f"{int(declared)} bytes")
+            await self._refuse(send, 413, f"request body is {int(declared)} bytes; {self._cap}")
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_bytes:
-                await self._refuse(send, f"over {self.max_bytes} bytes")
-                return
-        body = b"".join(chunks)
+        try:
+            body = await asyncio.wait_for(self._read(receive), self.timeout_s)
+        except asyncio.TimeoutError:
+            await self._refuse(
+                send, 408, f"request body not received within {self.timeout_s:g} s (this server's body_timeout_s)"
+            )
+            return
+        except _TooLarge:
+            await self._refuse(send, 413, f"request body is over {self.max_bytes} bytes; {self._cap}")
+            return
+        if body is None:  # the client went away
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -78,10 +80,35 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Any, size: str) -> None:
-        payload = json.dumps(
-            {"error": f"request body is {size}; this server takes at most max_body_bytes={self.max_bytes}"}
-        ).encode()
+    @property
+    def _cap(self) -> str:
+        return f"this server takes at most max_body_bytes={self.max_bytes}"
+
+    async def _read(self, receive: Any) -> bytes | None:
+        """The whole body, or ``None`` if the client disconnected; ``_TooLarge`` past the cap."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                raise _TooLarge
+        return b"".join(chunks)
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, message: str) -> None:
+        payload = json.dumps({"error": message}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        if status == 408:  # the rest of the body may still come: this connection cannot carry another request
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+class _TooLarge(Exception):
+    """A streamed body went past ``max_bytes``."""

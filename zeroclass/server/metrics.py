@@ -20,6 +20,8 @@ Message = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+#: The HTTP methods that get their own series; any other (a client may send any token) counts as "other".
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
 
 
 class Metrics:
@@ -48,6 +50,10 @@ class Metrics:
         self.pairs_scored = Counter(
             "zeroclass_pairs_scored", "Distinct (text, hypothesis) pairs the model scored", registry=self.registry
         )
+        self.abandoned = Counter(
+            "zeroclass_abandoned_requests", "Queued requests dropped unscored because their client went away",
+            registry=self.registry,
+        )
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
@@ -57,9 +63,12 @@ class Metrics:
 class MetricsMiddleware:
     """Counts and times every HTTP request by route template, method and status.
 
-    The route *template* (``/hf-inference/models/{model_id}``), never the raw
-    path, labels the series, so arbitrary URLs cannot grow the label set;
-    unmatched paths share ``"unmatched"``.
+    Every label takes its values from a fixed set, so no client can grow
+    ``/metrics`` (each new label value is a new series, kept for the life of
+    the process): the route *template* (``/hf-inference/models/{model_id}``),
+    never the raw path, with unmatched paths sharing ``"unmatched"``; the
+    standard methods, with any other sharing ``"other"``; and the status,
+    which the app chooses.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[Any] = ()) -> None:
@@ -83,7 +92,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            labels = (self._route(scope), scope["method"], str(status))
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            labels = (self._route(scope), method, str(status))
             self.metrics.requests.labels(*labels).inc()
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
 

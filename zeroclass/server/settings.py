@@ -1,4 +1,4 @@
-"""The knobs of one server: input caps, micro-batching, access."""
+"""The knobs of one server: input caps, micro-batching, access, connection timeouts."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ class ServerSettings:
     max_queue: int = 256
     #: When set, the classify routes need ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
     api_key: str | None = None
+    #: Seconds a connection may take to send a request's headers, from when it opens or its previous
+    #: response ends (a slowloris client trickling header bytes is cut off here).
+    header_timeout_s: float = 10.0
+    #: Seconds a request may take to send its whole body once its headers are in (408 after).
+    body_timeout_s: float = 30.0
+    #: Seconds an idle keep-alive connection stays open after a response.
+    keep_alive_timeout_s: float = 5.0
+    #: Seconds SIGTERM waits for requests in flight before cancelling them and exiting.
+    shutdown_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_texts", "max_labels", "max_text_chars", "max_queue"):
@@ -45,6 +54,9 @@ class ServerSettings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
+        for name in ("header_timeout_s", "body_timeout_s", "keep_alive_timeout_s", "shutdown_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be more than 0 seconds, got {getattr(self, name)}")
         if self.max_wait_ms < 0:
             raise ValueError(f"max_wait_ms must be 0 or more, got {self.max_wait_ms}")
         if self.api_key is not None and not self.api_key:
