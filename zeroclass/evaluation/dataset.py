@@ -1,9 +1,12 @@
 """A labelled table in, checked texts and gold labels out.
 
-Files are read by :func:`zeroclass.tables.read_table` (CSV, TSV, JSON lines,
-Parquet), so every format fails the same way. Here each row is checked, and
-a bad one is named by its number (counting from 1) and column, because an
-evaluation that silently skips rows reports a number about other data.
+Files are read as ``zeroclass batch`` reads them (:func:`zeroclass.tables.stream_table`:
+CSV, TSV, JSON lines, Parquet): CSV cells stay text exactly as written, so
+gold labels ``007`` and ``010`` stay ``007`` and ``010`` rather than becoming
+the numbers 7 and 10, and a label ``true`` or a text ``42`` is a text like
+any other. Here each row is checked, and a bad one is named by its number
+(counting from 1) and column, because an evaluation that silently skips rows
+reports a number about other data.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +29,8 @@ __all__ = ["LabelledData", "load_labelled", "sample_indices"]
 # with commas ("utilities, energy or sanitation") survive.
 _SEMICOLON = re.compile(r"\s*;\s*")
 _COMMA = re.compile(r"\s*,\s*")
+# The reader's column for why a row could not be read; no real file has it.
+_PROBLEM = "\x00zeroclass: unreadable row"
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,22 @@ def sample_indices(n: int, limit: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
 
 
+def _as_text(value: object) -> object:
+    """A scalar cell as the text it was written as: ``true``, ``42``, ``0.5``; other values unchanged.
+
+    JSON lines and Parquet have typed cells where CSV has text; the same data
+    must evaluate the same whatever its format.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    return value
+
+
 def _gold_cell(value: object, row: int, column: str, multi_label: bool) -> list[str]:
     where = f"row {row}, column {column!r}"
+    value = _as_text(value)
     if value is None:
         items: list[object] = []
     elif isinstance(value, str):
@@ -60,15 +81,11 @@ def _gold_cell(value: object, row: int, column: str, multi_label: bool) -> list[
         items = [v for v in splitter.split(value.strip())] if multi_label else [value]
         items = [v for v in items if v != ""]
     elif isinstance(value, (list, tuple)):
-        items = list(value)
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        items = [str(value)]
+        items = [_as_text(v) for v in value]
     else:
         raise InputError(f"{where}: a gold label must be text or a list of texts, got {type(value).__name__} {value!r:.80}")
     gold = []
     for item in items:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            item = str(item)
         if not isinstance(item, str) or not item.strip():
             raise InputError(f"{where}: gold label {item!r:.80} is not a non-empty text")
         gold.append(item.strip())
@@ -78,6 +95,24 @@ def _gold_cell(value: object, row: int, column: str, multi_label: bool) -> list[
             "pass --multi-label (multi_label=True) if a text may have several"
         )
     return gold
+
+
+def _read_columns(path: str | os.PathLike[str], text_column: str, label_column: str) -> tuple[list[Any], ...]:
+    """The text cells, the label cells, and each row's read problem (or ``None``), for the whole file."""
+    from ..tables import check_columns, stream_table, survey_table
+
+    found = survey_table(path, problem_column=_PROBLEM)
+    check_columns(Path(path), found.columns, [text_column, label_column])
+    if found.rows == 0:
+        raise InputError(f"{os.fspath(path)}: the file has no rows")
+    texts: list[Any] = []
+    gold: list[Any] = []
+    problems: list[Any] = []
+    for chunk in stream_table(path, chunk_rows=65536, problem_column=_PROBLEM, surveyed=found):
+        texts += chunk.column(text_column).to_pylist()
+        gold += chunk.column(label_column).to_pylist()
+        problems += chunk.column(_PROBLEM).to_pylist()
+    return texts, gold, problems
 
 
 def load_labelled(
@@ -96,18 +131,14 @@ def load_labelled(
     file, sorted. With them, a gold label that is not a candidate is an
     error naming its row: the model could never predict it.
     """
-    from ..tables import read_table
-
-    table = read_table(path, columns=[text_column, label_column])
-    texts_raw = table.column(text_column).to_pylist()
-    gold_raw = table.column(label_column).to_pylist()
-    if not texts_raw:
-        raise InputError(f"{os.fspath(path)}: no rows to evaluate")
+    texts_raw, gold_raw, problems = _read_columns(path, text_column, label_column)
     keep = sample_indices(len(texts_raw), limit, seed)
     texts, gold = [], []
     for i in keep:
         row = int(i) + 1
-        text = texts_raw[i]
+        if problems[i] is not None:
+            raise InputError(f"{os.fspath(path)}, row {row}: cannot be read faithfully: {problems[i]}")
+        text = _as_text(texts_raw[i])
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"row {row}, column {text_column!r}: the text is empty or not text ({text!r:.80})")
         texts.append(text)
