@@ -80,10 +80,10 @@ def test_rich_markup_in_texts_and_labels_prints_as_written(tiny_nli_dir, capsys)
     assert "see [/bold] now" in out and "[red]" in out and "[b]" in out
 
 
-def test_invalid_utf8_on_stdin_is_a_clear_error():
+def test_invalid_utf8_on_stdin_is_a_clear_error(tiny_nli_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "LC_ALL": "C"}  # a C locale used to pass lone surrogates on
     out = subprocess.run(
-        [sys.executable, "-m", "zeroclass", "classify", "--labels", "a,b", "--model", "no-such-model"],
+        [sys.executable, "-m", "zeroclass", "classify", "--labels", "a,b", "--model", str(tiny_nli_dir)],
         input=b"fine\ncaf\xe9 au lait\n", capture_output=True, env=env, timeout=300,
     )
     err = out.stderr.decode("utf-8", "replace")
