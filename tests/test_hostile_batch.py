@@ -12,6 +12,7 @@ import fcntl
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 
 from zeroclass.batch import classify_file
 from zeroclass.errors import InputError
+from zeroclass.tables import TableWriter, stream_table, survey_table
 
 LABELS = ["sports", "finance", "weather"]
 
@@ -182,3 +184,51 @@ def test_column_errors_name_the_inputs_columns_before_any_work(tmp_path, run) ->
     with pytest.raises(InputError, match=r"no id column 'ident'; the input has 'id', 'text'$"):
         run(src, tmp_path / "out.jsonl", id_column="ident")
     assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+HOSTILE = [b'"', b",", b"\t", b"\n", b"\r", b"\x00", b"\xff", b"\xe9", b"{", b"[" * 3000, b'"\\ud800"', b"NaN",
+           b"1" * 25, b'"text": 5, ', b'"v": [1, "a"], ', b"\xef\xbb\xbf", b"x" * 150_000]
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    for _ in range(rng.randint(1, 6)):
+        at = rng.randrange(len(data) + 1)
+        if rng.random() < 0.2:
+            data = data[:at] + data[at + rng.randint(1, 40):]
+        else:
+            data = data[:at] + rng.choice(HOSTILE) + data[at:]
+    return data
+
+
+def test_mutated_files_never_crash_the_reader_or_the_writers(tmp_path) -> None:
+    """Seeded random damage to CSV, TSV and JSON lines: every file is read to the end (or refused up front,
+    for a broken header), row counts agree with the survey and with a resumed read, and every writer takes it."""
+    rows = [{"id": i, "text": f"row {i}, about the \"match\"", "v": i * 0.5} for i in range(40)]
+    bases = {
+        ".csv": ("id,text,v\n" + "".join(f'{r["id"]},"{r["text"].replace(chr(34), 2 * chr(34))}",{r["v"]}\n' for r in rows)),
+        ".tsv": ("id\ttext\tv\n" + "".join(f'{r["id"]}\t{r["text"]}\t{r["v"]}\n' for r in rows)),
+        ".jsonl": "".join(json.dumps(r) + "\n" for r in rows),
+    }
+    rng = random.Random(11)
+    tried = refused = 0
+    for suffix, base in bases.items():
+        for _ in range(120):
+            path = tmp_path / f"in{suffix}"
+            path.write_bytes(mutate(base.encode("utf-8"), rng))
+            tried += 1
+            try:
+                found = survey_table(path, problem_column="error")
+            except InputError:
+                refused += 1
+                continue
+            tables = list(stream_table(path, chunk_rows=7, problem_column="error", surveyed=found))
+            got = [r for t in tables for r in t.to_pylist()]
+            assert len(got) == found.rows
+            resumed = [r for t in stream_table(path, chunk_rows=7, problem_column="error", skip_rows=5) for r in t.to_pylist()]
+            assert resumed == got[5:]
+            for out in ("out.csv", "out.jsonl", "out.parquet"):
+                if tables:
+                    with TableWriter(tmp_path / out, tables[0].schema) as writer:
+                        for table in tables:
+                            writer.write(table)
+    assert tried == 360 and refused < tried // 4
