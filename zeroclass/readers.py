@@ -9,7 +9,9 @@ problem column:
   rejects (a stray quote that ran on to a later line, a cell over
   :data:`MAX_CELL_CHARS`) costs only its first line: that line becomes a bad
   row and parsing starts again on the next line, so one stray ``"`` cannot
-  merge the rest of the file into one cell.
+  merge the rest of the file into one cell. Reading again is linear overall:
+  a bad record ends at the next quote, so each line is re-read at most once
+  per stray quote before it, and memory stays bounded by the cell limit.
 - JSON lines are decoded line by line with :mod:`json`, so deep nesting,
   lone surrogates or huge integers fail their line only; and each column's
   Arrow type is chosen from the whole file first (:func:`survey`), so a

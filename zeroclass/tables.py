@@ -279,12 +279,14 @@ def _finite(value: Any) -> Any:
 
 
 def _needs_text(type_: pa.DataType) -> bool:
-    """Types a CSV writer cannot write as they are: nested ones, and bytes (which need not be UTF-8)."""
+    """Types a CSV writer cannot write as they are: nested ones, bytes (which need not be UTF-8), views."""
     return (
         pa.types.is_nested(type_)
         or pa.types.is_binary(type_)
         or pa.types.is_large_binary(type_)
         or pa.types.is_fixed_size_binary(type_)
+        or pa.types.is_binary_view(type_)
+        or pa.types.is_string_view(type_)
     )
 
 
@@ -301,8 +303,8 @@ def _flatten(table: pa.Table) -> pa.Table:
 
 
 def _cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     return json_text(value)

@@ -176,5 +176,5 @@ def _bad_rows(table: pa.Table, offset: int, id_column: str | None) -> Iterator[s
     ids = table.column(id_column).to_pylist() if id_column else None
     for i, error in enumerate(errors):
         if error is not None:
-            where = f"row {offset + i + 1}" + (f" ({id_column} {ids[i]!r})" if ids else "")
+            where = f"row {offset + i + 1}" + (f" ({id_column} {ids[i]!r:.80})" if ids else "")
             yield f"{where}: {error}"
