@@ -71,3 +71,21 @@ def test_help_lists_commands(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "classify" in capsys.readouterr().out
+
+
+def test_rich_markup_in_texts_and_labels_prints_as_written(tiny_nli_dir, capsys):
+    code = main(["classify", "see [/bold] now", "--labels", "[red],[b],plain", "--model", str(tiny_nli_dir), "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "see [/bold] now" in out and "[red]" in out and "[b]" in out
+
+
+def test_invalid_utf8_on_stdin_is_a_clear_error(tiny_nli_dir):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LC_ALL": "C"}  # a C locale used to pass lone surrogates on
+    out = subprocess.run(
+        [sys.executable, "-m", "zeroclass", "classify", "--labels", "a,b", "--model", str(tiny_nli_dir)],
+        input=b"fine\ncaf\xe9 au lait\n", capture_output=True, env=env, timeout=300,
+    )
+    err = out.stderr.decode("utf-8", "replace")
+    assert out.returncode == 2 and "Traceback" not in err
+    assert "standard input, line 2: not valid UTF-8 (byte 0xe9" in err

@@ -10,7 +10,7 @@ from PIL import Image
 import zeroclass
 from zeroclass import InputError
 from zeroclass.cli import main
-from zeroclass.evaluation import evaluate
+from zeroclass.evaluation import evaluate, load_labelled
 from zeroclass.evaluation.plots import CJK_FONT_HINT, cjk_font, plot_confusion
 
 ROWS = [
@@ -149,3 +149,29 @@ def test_classification_result_shows_as_bars_in_jupyter():
     html = ClassificationResult(sequence="<b>bold</b>", labels=["a", "b"], scores=[0.75, 0.25])._repr_html_()
     assert "&lt;b&gt;bold" in html and "<b>" not in html
     assert html.index("width:75.0%") < html.index("width:25.0%")
+
+
+def test_cells_are_read_as_text_as_batch_reads_them(tmp_path, tiny_classifier):
+    """Gold labels 007 and 010 stay themselves; true/false labels and numeric texts are texts (issue 11)."""
+    codes = write(tmp_path, "codes.csv", [{"text": t, "label": g} for t, g in [("a", "007"), ("b", "010"), ("c", "007")]])
+    data = load_labelled(codes, labels="007,010")
+    assert data.labels == ["007", "010"] and data.gold == [["007"], ["010"], ["007"]]
+    assert load_labelled(codes).labels == ["007", "010"]
+    flags = write(tmp_path, "flags.csv", [{"text": "42", "label": "true"}, {"text": "3.5", "label": "false"}])
+    data = load_labelled(flags)
+    assert data.texts == ["42", "3.5"] and data.labels == ["false", "true"]
+    typed = write(tmp_path, "typed.jsonl", [{"text": 42, "label": True}, {"text": "b", "label": False}])
+    assert load_labelled(typed).texts == ["42", "b"] and load_labelled(typed).labels == ["false", "true"]
+    report = evaluate(flags, classifier=tiny_classifier, progress=False)
+    assert report.config["rows"] == 2
+
+
+def test_rich_markup_in_labels_prints_as_written(tmp_path, tiny_classifier):
+    from rich.console import Console
+
+    rows = [{"text": "one", "label": "see [/bold] now"}, {"text": "two", "label": "[red]"}, {"text": "3", "label": "[b]"}]
+    report = evaluate(write(tmp_path, "m.jsonl", rows), classifier=tiny_classifier, progress=False)
+    console = Console(record=True, width=200)
+    report.print(console)
+    shown = console.export_text()
+    assert "see [/bold] now" in shown and "[red]" in shown and "[b]" in shown

@@ -17,9 +17,8 @@ looked numeric turns out not to be.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from .errors import InputError
+from .readers import DELIMITERS, Survey, pieces, survey
 
 __all__ = [
     "FORMATS",
@@ -35,6 +35,8 @@ __all__ = [
     "check_readable",
     "read_table",
     "stream_table",
+    "survey_table",
+    "Survey",
     "count_rows",
     "rechunk",
     "conform",
@@ -52,8 +54,6 @@ FORMATS: dict[str, str] = {
     ".pq": "parquet",
 }
 
-#: Field separator of each delimited format.
-DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
 def table_format(path: str | os.PathLike[str]) -> str:
@@ -118,43 +118,41 @@ def _read_whole(path: Path, fmt: str) -> pa.Table:
     return pc.read_csv(path, parse_options=pc.ParseOptions(delimiter=DELIMITERS[fmt]))
 
 
-#: Rows parsed in Python before they become one Arrow table.
-_PIECE_ROWS = 4096
-
-
 def stream_table(
-    path: str | os.PathLike[str], *, chunk_rows: int, problem_column: str, skip_rows: int = 0
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int,
+    problem_column: str,
+    skip_rows: int = 0,
+    surveyed: Survey | None = None,
 ) -> Iterator[pa.Table]:
     """Read ``path`` in tables of exactly ``chunk_rows`` rows (the last one shorter).
 
     ``skip_rows`` rows are read past first (a resumed job). Each table has
     the file's columns plus ``problem_column``: why that row could not be read
-    faithfully, or null. Memory stays bounded by the chunk size.
+    faithfully, or null. Memory stays bounded by the chunk size. The file is
+    surveyed first (:func:`survey_table`) unless ``surveyed`` is given, so a
+    whole-file problem fails before the first chunk.
     """
     p = check_readable(path)
     fmt = table_format(p)
-    if fmt == "parquet":
-        pieces = _parquet_pieces(p, problem_column)
-    elif fmt == "jsonl":
-        pieces = _jsonl_pieces(p, problem_column)
-    else:
-        pieces = _delimited_pieces(p, DELIMITERS[fmt], problem_column)
-    return rechunk(pieces, chunk_rows, skip_rows=skip_rows)
+    found = surveyed or survey(p, fmt, problem_column)
+    return rechunk(pieces(p, fmt, problem_column, found), chunk_rows, skip_rows=skip_rows)
+
+
+def survey_table(path: str | os.PathLike[str], *, problem_column: str | None = None) -> Survey:
+    """One pass over ``path``: its columns (all of them, for JSON lines), its row count, its column types.
+
+    Whole-file problems (no header, a column named ``problem_column``) are
+    raised here, before any work is done on the rows.
+    """
+    p = check_readable(path)
+    return survey(p, table_format(p), problem_column)
 
 
 def count_rows(path: str | os.PathLike[str]) -> int:
     """How many rows :func:`stream_table` will give: exact, for progress and ETA."""
-    p = check_readable(path)
-    fmt = table_format(p)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(p).metadata.num_rows
-    if fmt == "jsonl":
-        with open(p, "rb") as f:
-            return sum(1 for line in f if line.strip())
-    with _text(p) as f:
-        return max(sum(1 for _ in csv.reader(f, delimiter=DELIMITERS[fmt])) - 1, 0)
+    return survey_table(path).rows
 
 
 def rechunk(tables: Iterable[pa.Table], rows: int, *, skip_rows: int = 0) -> Iterator[pa.Table]:
@@ -208,6 +206,10 @@ class TableWriter:
 
     Nested columns (lists, structs) become JSON text in CSV and TSV, which
     have no nested types; JSON lines and Parquet keep them as they are.
+    Binary cells become text in CSV, TSV and JSON lines (UTF-8, any
+    undecodable byte written as ``\\xNN``), and a NaN or infinite float is
+    written to JSON as null, since JSON has no such numbers: a value that
+    the format cannot hold never fails a job at its last step.
     """
 
     def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, *, fmt: str | None = None) -> None:
@@ -231,18 +233,19 @@ class TableWriter:
         if self.fmt == "parquet":
             self._writer.write_table(table)
         elif self.fmt in DELIMITERS:
-            self._writer.write_table(_flatten_nested(table))
+            self._writer.write_table(_flatten(table))
         else:
-            lines = (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in table.to_pylist())
-            self._file.write("".join(lines).encode("utf-8"))
+            self._file.write("".join(json_text(row) + "\n" for row in table.to_pylist()).encode("utf-8"))
 
     def close(self) -> None:
         """Finish the file and flush it to disk, so a rename after this is durable."""
-        if self._writer is not None:
-            self._writer.close()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
 
     def __enter__(self) -> "TableWriter":
         return self
@@ -251,128 +254,57 @@ class TableWriter:
         self.close()
 
 
+def json_text(value: Any) -> str:
+    """``value`` as strict JSON: NaN and infinities become null, bytes become text, other objects their ``str``."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except ValueError:  # a NaN or an infinity somewhere inside
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _needs_text(type_: pa.DataType) -> bool:
+    """Types a CSV writer cannot write as they are: nested ones, bytes (which need not be UTF-8), views."""
+    return (
+        pa.types.is_nested(type_)
+        or pa.types.is_binary(type_)
+        or pa.types.is_large_binary(type_)
+        or pa.types.is_fixed_size_binary(type_)
+        or pa.types.is_binary_view(type_)
+        or pa.types.is_string_view(type_)
+    )
+
+
 def _flat_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([pa.field(f.name, pa.string()) if pa.types.is_nested(f.type) else f for f in schema])
+    return pa.schema([pa.field(f.name, pa.string()) if _needs_text(f.type) else f for f in schema])
 
 
-def _flatten_nested(table: pa.Table) -> pa.Table:
+def _flatten(table: pa.Table) -> pa.Table:
     columns = [
-        pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in col.to_pylist()], pa.string())
-        if pa.types.is_nested(col.type)
-        else col
+        pa.array([_cell_text(v) for v in col.to_pylist()], pa.string()) if _needs_text(col.type) else col
         for col in table.columns
     ]
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def _text(path: Path) -> io.TextIOWrapper:
-    """Open a delimited file as text; undecodable bytes survive as surrogates to be found per cell."""
-    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
-
-
-def _clean(cell: str) -> tuple[str, bool]:
-    """``(cell with undecodable bytes replaced by U+FFFD, whether there were any)``."""
-    try:
-        cell.encode("utf-8")
-        return cell, False
-    except UnicodeEncodeError:
-        return cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), True
-
-
-def _piece(names: list[str], rows: list[list[Any]], problems: list[str | None], problem_column: str, where: str) -> pa.Table:
-    columns = {}
-    for i, name in enumerate(names):
-        try:
-            columns[name] = pa.array([row[i] for row in rows])
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise InputError(f"{where}: column {name!r} mixes value types ({exc}); give it one type") from exc
-    columns[problem_column] = pa.array(problems, pa.string())
-    return pa.table(columns)
-
-
-def _delimited_pieces(path: Path, delimiter: str, problem_column: str) -> Iterator[pa.Table]:
-    with _text(path) as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        header = next(reader, None)
-        if not header:
-            raise InputError(f"{path}: no header line")
-        names = [_clean(name)[0] for name in header]
-        for name in names:
-            if names.count(name) > 1:
-                raise InputError(f"{path}: column {name!r} appears twice in the header")
-            if name == problem_column:
-                raise InputError(f"{path}: has a column {name!r}, which the output needs for its own use; rename it")
-        rows: list[list[Any]] = []
-        problems: list[str | None] = []
-        for fields in reader:
-            cells: list[Any] = []
-            bad: list[str] = []
-            for name, cell in zip(names, fields):
-                cell, undecodable = _clean(cell)
-                if undecodable:
-                    bad.append(name)
-                cells.append(cell)
-            problem = f"undecodable bytes (not UTF-8) in column {', '.join(map(repr, bad))}" if bad else None
-            if len(fields) != len(names):
-                problem = f"line {reader.line_num}: {len(fields)} fields, the header has {len(names)}"
-                cells += [None] * (len(names) - len(cells))
-            rows.append(cells)
-            problems.append(problem)
-            if len(rows) == _PIECE_ROWS:
-                yield _piece(names, rows, problems, problem_column, str(path))
-                rows, problems = [], []
-        if rows:
-            yield _piece(names, rows, problems, problem_column, str(path))
-
-
-def _jsonl_pieces(path: Path, problem_column: str) -> Iterator[pa.Table]:
-    names: dict[str, None] = {}  # every key seen so far, in first-seen order
-    records: list[dict[str, Any]] = []
-    problems: list[str | None] = []
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            record: Any = {}
-            problem = None
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                line, problem = raw.decode("utf-8", "replace"), f"line {number}: undecodable bytes (not UTF-8)"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problem = f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})"
-            if not isinstance(record, dict):
-                record, problem = {}, f"line {number}: a JSON {type(record).__name__}, not an object"
-            if problem_column in record:
-                raise InputError(f"{path}, line {number}: has a key {problem_column!r}, which the output needs for its own use; rename it")
-            names.update(dict.fromkeys(record))
-            records.append(record)
-            problems.append(problem)
-            if len(records) == _PIECE_ROWS:
-                yield _records_piece(names, records, problems, problem_column, f"{path}, lines up to {number}")
-                records, problems = [], []
-    if records:
-        yield _records_piece(names, records, problems, problem_column, f"{path}, last lines")
-
-
-def _records_piece(
-    names: dict[str, None], records: list[dict[str, Any]], problems: list[str | None], problem_column: str, where: str
-) -> pa.Table:
-    keys = list(names)
-    return _piece(keys, [[r.get(k) for k in keys] for r in records], problems, problem_column, where)
-
-
-def _parquet_pieces(path: Path, problem_column: str) -> Iterator[pa.Table]:
-    import pyarrow.parquet as pq
-
-    try:
-        source = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot read as parquet: {exc}") from exc
-    if problem_column in source.schema_arrow.names:
-        raise InputError(f"{path}: has a column {problem_column!r}, which the output needs for its own use; rename it")
-    for batch in source.iter_batches(batch_size=65536):
-        table = pa.Table.from_batches([batch])
-        yield table.append_column(problem_column, pa.nulls(table.num_rows, pa.string()))
+def _cell_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return json_text(value)

@@ -19,9 +19,10 @@ import pyarrow as pa
 
 from ..classifier import ZeroShotClassifier
 from ..errors import InputError
-from ..tables import check_readable, count_rows, rechunk, stream_table, table_format
-from .annotate import ERROR_COLUMN, Task, annotate
-from .manifest import fingerprint, open_job
+from ..tables import Survey, check_readable, rechunk, stream_table, survey_table, table_format
+from .annotate import ERROR_COLUMN, RESULT_COLUMNS, Task, annotate
+from .lock import job_lock
+from .manifest import Manifest, fingerprint, open_job
 from .progress import Progress
 
 __all__ = ["classify_file", "BatchSummary", "ENGINES"]
@@ -98,6 +99,8 @@ def classify_file(
     table_format(target)  # an unknown output suffix fails now, not after the last chunk
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: the output would overwrite the input; choose another path")
+    found = survey_table(source, problem_column=ERROR_COLUMN)  # a whole-file problem fails before any work
+    _check_columns(source, found, task, id_column)
     # Loaded here even for Ray: bad model options fail before any work, and the
     # manifest records the model actually resolved.
     classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
@@ -110,46 +113,68 @@ def classify_file(
         "hypothesis_template": task.hypothesis_template,
         "top_k": task.top_k,
     }
-    manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
-    resumed = manifest.rows
-    if not manifest.complete:
-        bar = Progress(count_rows(source), manifest.rows, enabled=progress)
-        chunks = stream_table(source, chunk_rows=manifest.chunk_rows, problem_column=ERROR_COLUMN, skip_rows=manifest.rows)
-        if engine == "ray":
-            from ..distributed import classify_tables
+    try:
+        with job_lock(target):
+            manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
+            resumed = manifest.rows
+            if not manifest.complete:
+                chunks = stream_table(source, chunk_rows=manifest.chunk_rows, problem_column=ERROR_COLUMN,
+                                      skip_rows=manifest.rows, surveyed=found)
+                if engine == "ray":
+                    from ..distributed import classify_tables
 
-            results = rechunk(
-                classify_tables(chunks, task, model=model, model_options=model_options, actors=actors,
-                                num_cpus=num_cpus, num_gpus=num_gpus, address=ray_address),
-                manifest.chunk_rows,
-            )
-        else:
-            results = (annotate(classifier, chunk, task) for chunk in chunks)
-        try:
-            for table in results:
-                manifest.commit(table, list(_bad_rows(table, manifest.rows, id_column)))
-                bar.update(table.num_rows)
-        finally:
-            bar.close()
-        manifest.complete = True
-        manifest.save()
-    if manifest.chunks == 0:
-        manifest.discard()
-        raise InputError(f"{source}: the file has no rows")
-    manifest.publish(target)
+                    results = rechunk(
+                        classify_tables(chunks, task, model=model, model_options=model_options, actors=actors,
+                                        num_cpus=num_cpus, num_gpus=num_gpus, address=ray_address),
+                        manifest.chunk_rows,
+                    )
+                else:
+                    results = (annotate(classifier, chunk, task) for chunk in chunks)
+                _commit_all(manifest, results, Progress(found.rows, manifest.rows, enabled=progress), id_column)
+            manifest.publish(target)
+    except OSError as exc:
+        where = exc.filename or target
+        raise InputError(
+            f"{where}: {exc.strerror or exc}; the rows committed so far are kept: "
+            "run the same command again to continue"
+        ) from exc
     seconds = time.monotonic() - started
     done_now = manifest.rows - resumed
     return BatchSummary(target, manifest.rows, manifest.bad_rows, resumed, seconds,
                         done_now / seconds if seconds > 0 else 0.0, manifest.bad_examples)
 
 
+def _check_columns(source: Path, found: Survey, task: Task, id_column: str | None) -> None:
+    """Refuse a job whose columns cannot work, naming the input's columns, before any row is classified."""
+    columns = ", ".join(map(repr, found.columns))
+    if found.rows == 0:
+        raise InputError(f"{source}: the file has no rows")
+    if task.text_column not in found.columns:
+        raise InputError(f"{source}: no text column {task.text_column!r}; the input has {columns} (choose one with --text-column)")
+    if id_column is not None and id_column not in found.columns:
+        raise InputError(f"{source}: no id column {id_column!r}; the input has {columns}")
+    for name in RESULT_COLUMNS:
+        if name in found.columns:
+            raise InputError(f"{source}: has a column {name!r}, which the output needs for its own use; rename it")
+
+
+def _commit_all(manifest: Manifest, results: Iterator[pa.Table], bar: Progress, id_column: str | None) -> None:
+    """Commit every result chunk in order, then mark the job complete."""
+    try:
+        for table in results:
+            manifest.commit(table, list(_bad_rows(table, manifest.rows, id_column)))
+            bar.update(table.num_rows)
+    finally:
+        bar.close()
+    manifest.complete = True
+    manifest.save()
+
+
 def _bad_rows(table: pa.Table, offset: int, id_column: str | None) -> Iterator[str]:
     """``row N (id X): why`` for each row of a committed chunk that has no prediction."""
-    if id_column is not None and id_column not in table.column_names:
-        raise InputError(f"no id column {id_column!r}; the input has {', '.join(map(repr, table.column_names))}")
     errors = table.column(ERROR_COLUMN).to_pylist()
     ids = table.column(id_column).to_pylist() if id_column else None
     for i, error in enumerate(errors):
         if error is not None:
-            where = f"row {offset + i + 1}" + (f" ({id_column} {ids[i]!r})" if ids else "")
+            where = f"row {offset + i + 1}" + (f" ({id_column} {ids[i]!r:.80})" if ids else "")
             yield f"{where}: {error}"

@@ -44,11 +44,15 @@ def fingerprint(path: Path) -> dict[str, Any]:
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` all or nothing: temporary file, fsync, rename, fsync the folder."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, say: leave nothing half-written behind
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 
@@ -127,15 +131,28 @@ class Manifest:
         tmp = output.with_name(output.name + ".tmp")
         if not self.assembled:
             schema = self.schema()
-            with TableWriter(tmp, schema, fmt=table_format(output)) as writer:
-                for table in self.parts():
-                    writer.write(table)
-            self.assembled = True
-            self.save()
+            try:
+                with TableWriter(tmp, schema, fmt=table_format(output)) as writer:
+                    for table in self.parts():
+                        writer.write(table)
+                self.assembled = True
+                self.save()
+            except BaseException:
+                if not self._saved_assembled():  # else the next run renames the finished file into place
+                    self.assembled = False
+                    tmp.unlink(missing_ok=True)
+                raise
         if tmp.exists():
             os.replace(tmp, output)
             _fsync_dir(output.parent)
         self.discard()
+
+    def _saved_assembled(self) -> bool:
+        """Whether the manifest on disk says the output is assembled (a failed save may or may not have landed)."""
+        try:
+            return bool(json.loads(self.path.read_text(encoding="utf-8")).get("assembled"))
+        except (OSError, ValueError):
+            return False
 
     def discard(self) -> None:
         """Remove the manifest and its parts, atomically.

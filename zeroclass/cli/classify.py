@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..errors import InputError
 from .common import add_model_options, add_task_options, load_classifier
 
 
@@ -24,12 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    texts = list(args.texts)
+    texts = [_utf8_argument(i, text) for i, text in enumerate(args.texts, start=1)]
     if not texts:
         if sys.stdin.isatty():
             print("zeroclass: error: give a TEXT or pipe texts on standard input", file=sys.stderr)
             return 2
-        texts = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+        texts = [line.rstrip("\r\n") for line in _stdin_lines() if line.strip()]
         if not texts:
             print("zeroclass: error: standard input held no text", file=sys.stderr)
             return 2
@@ -49,13 +50,46 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdin_lines() -> list[str]:
+    """Standard input's lines, decoded as UTF-8 here so a bad byte is an error naming its line, not a traceback.
+
+    The interpreter's own decoding may turn bad bytes into lone surrogates
+    (under a C locale) that fail deep inside the tokenizer instead.
+    """
+    raw_stream = getattr(sys.stdin, "buffer", None)
+    if raw_stream is None:  # replaced by a text stream (a notebook, a test)
+        return list(sys.stdin)
+    lines = []
+    for number, raw in enumerate(raw_stream, start=1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"standard input, line {number}: not valid UTF-8 (byte {raw[exc.start]:#04x} at byte {exc.start + 1}); "
+                "convert it first (iconv -f LATIN1 -t UTF-8, say), or use zeroclass batch, which reports such rows"
+            ) from None
+    return lines
+
+
+def _utf8_argument(number: int, text: str) -> str:
+    """A TEXT argument; bytes that were not UTF-8 reach Python as lone surrogates, refused here by position."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"TEXT argument {number} is not valid UTF-8") from None
+    return text
+
+
 def _print_tables(results: list, model_name: str, multi_label: bool) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # Texts and labels are Text, never rich markup: "[red]" or "[/bold]" prints as written.
     console = Console()
     for result in results:
-        table = Table(title=result["sequence"], title_justify="left", caption=f"model: {model_name}", caption_justify="left")
+        table = Table(title=Text(result["sequence"]), title_justify="left", caption=Text(f"model: {model_name}"),
+                      caption_justify="left")
         table.add_column("label")
         table.add_column("score", justify="right")
         table.add_column("", min_width=20)
@@ -66,7 +100,7 @@ def _print_tables(results: list, model_name: str, multi_label: bool) -> None:
         for label, score, info in zip(result["labels"], result["scores"], explanation):
             bar = "█" * round(score * 20)
             fits = " ✓" if multi_label and score > 0.5 else ""
-            row = [label + fits, f"{score:.4f}", bar]
+            row = [Text(label + fits), f"{score:.4f}", bar]
             if info:
                 row += ["-" if info[k] is None else f"{info[k]:.3f}" for k in ("entailment", "neutral", "contradiction")]
             table.add_row(*row)

@@ -105,10 +105,13 @@ class EvaluationReport:
         """Headline numbers and the per-label table, as rich tables in the terminal."""
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
+        # Labels, paths and model names are shown as Text, never parsed as rich
+        # markup: a label "[red]" or "see [/bold] now" must print as written.
         console = console or Console()
         # A title line of its own: as a table title it would wrap to the narrow table's width.
-        console.print(f"[bold]{self.config['model']}[/bold] on {self.config['data']} ({self.config['rows']} texts)")
+        console.print(Text.assemble((str(self.config["model"]), "bold"), f" on {self.config['data']} ({self.config['rows']} texts)"))
         head = Table()
         head.add_column("metric")
         head.add_column("value", justify="right")
@@ -119,10 +122,10 @@ class EvaluationReport:
         for name in ("label", "precision", "recall", "F1", "support"):
             table.add_column(name, justify="left" if name == "label" else "right")
         for row in self._per_label_rows():
-            table.add_row(*row)
+            table.add_row(*map(Text, row))
         console.print(table)
         for warning in self.warnings:
-            console.print(f"[yellow]note:[/yellow] {warning}")
+            console.print(Text.assemble(("note:", "yellow"), f" {warning}"))
 
     def _repr_html_(self) -> str:
         """Jupyter: the headline table, the per-label table and the plots inline."""
