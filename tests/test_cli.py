@@ -89,3 +89,145 @@ def test_invalid_utf8_on_stdin_is_a_clear_error(tiny_nli_dir):
     err = out.stderr.decode("utf-8", "replace")
     assert out.returncode == 2 and "Traceback" not in err
     assert "standard input, line 2: not valid UTF-8 (byte 0xe9" in err
+
+
+# --- A newcomer's first hour: mistakes cost one line, not a traceback --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["classify", "x", "-l", "a,b", "--threads", "0"], "argument --threads: expected a whole number of at least 1, got 0"),
+        (["classify", "x", "-l", "a,b", "--max-length", "-5"], "argument --max-length: expected a whole number"),
+        (["classify", "x", "-l", "a,b", "--device", "gpu"], "unknown device 'gpu'"),
+        (["classify", "x", "--labls", "a,b"], "unrecognized option --labls; did you mean --labels?"),
+        (["classify", "x", "-l", "a,b", "--multilabel"], "did you mean --multi-label?"),
+        (["batch", "in.csv", "-o", "out.csv", "-l", "a", "--chunkrows", "5"], "did you mean --chunk-rows?"),
+        (["batch", "in.csv", "-o", "out.csv", "-l", "a", "--chunk-rows", "0"], "argument --chunk-rows"),
+        (["serve", "--port", "70000"], "argument --port: expected a port number"),
+        (["eval", "data.csv", "--limit", "0"], "argument --limit"),
+        (["clasify", "x"], "did you mean classify?"),
+    ],
+)
+def test_bad_options_are_one_line_errors_with_exit_2(args, expected, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_cuda_device_on_a_cpu_build_is_refused_before_loading(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(SystemExit) as stop:
+        main(["classify", "x", "-l", "a,b", "--device", "cuda", "--model", "/nonexistent"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --device: cuda:" in err and err.count("\n") == 1
+
+
+def test_template_repeats_into_an_ensemble_in_classify(tiny_nli_dir, tiny_classifier):
+    templates = ["This text is about {}.", "It is {}."]
+    out = run_cli(
+        "classify", "The team won the match", "-l", "sports,finance", "--json", "-m", str(tiny_nli_dir),
+        "--template", templates[0], "--template", templates[1],
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    want = tiny_classifier("The team won the match", "sports,finance", hypothesis_template=templates)
+    assert got["labels"] == want["labels"]
+    assert got["scores"] == pytest.approx(want["scores"], abs=1e-5)
+    single = tiny_classifier("The team won the match", "sports,finance", hypothesis_template=templates[0])
+    assert got["scores"] != pytest.approx(single["scores"], abs=1e-5)  # the second template counted
+
+
+def test_template_repeats_into_an_ensemble_in_serve(tiny_nli_dir):
+    from zeroclass.cli import build_parser
+    from zeroclass.cli.common import load_classifier
+
+    args = build_parser().parse_args(["serve", "-m", str(tiny_nli_dir), "--template", "A {}.", "--template", "B {}."])
+    assert load_classifier(args).templates() == ("A {}.", "B {}.")
+
+
+def test_template_repeats_into_an_ensemble_in_batch(tiny_nli_dir, tiny_classifier, tmp_path):
+    texts = ["The team won the match", "Stocks fell", "rain all day"]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    templates = ["This text is about {}.", "It is {}."]
+    assert main([
+        "batch", str(source), "-o", str(tmp_path / "out.jsonl"), "-l", "sports,finance,weather", "-m", str(tiny_nli_dir),
+        "--template", templates[0], "--template", templates[1], "--no-progress",
+    ]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    want = tiny_classifier(texts, "sports,finance,weather", hypothesis_template=templates)
+    for row, result in zip(rows, want):
+        assert row["predicted_label"] == result["labels"][0]
+        assert row["predicted_score"] == pytest.approx(result["scores"][0], abs=1e-5)
+
+
+def test_batch_of_standard_input_says_it_needs_a_file(tmp_path, capsys):
+    assert main(["batch", "-", "-o", str(tmp_path / "out.csv"), "-l", "a,b"]) == 2
+    err = capsys.readouterr().err
+    assert "needs a file, not standard input" in err and "zeroclass classify" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_batch_job_reports_committed_rows_and_resumes(tiny_nli_dir, tmp_path):
+    import signal
+    import time
+
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("text\n" + "".join(f"row number {i} about sports and rain\n" for i in range(3000)), encoding="utf-8")
+    command = [sys.executable, "-m", "zeroclass", "batch", str(source), "-o", str(target), "-l", "sports,weather",
+               "-m", str(tiny_nli_dir), "--chunk-rows", "10", "--no-progress"]
+    # Ctrl-C's SIGINT, default-handled in the job even when this test runs in a background job that ignores it.
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    manifest = tmp_path / "out.csv.partial" / "manifest.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and job.poll() is None:
+        if manifest.exists() and json.loads(manifest.read_text() or "{}").get("rows", 0) > 0:
+            break
+        time.sleep(0.2)
+    assert job.poll() is None, "the job ended before it could be interrupted"
+    job.send_signal(signal.SIGINT)
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 130, err
+    committed = json.loads(manifest.read_text())["rows"]
+    assert f"{committed:,} rows are committed" in err and "run the same command again to resume" in err
+    assert "Traceback" not in err
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert f"{committed:,} rows were done by an earlier run" in done.stdout
+
+
+def test_download_and_models_options_have_help(capsys):
+    for command in ("download", "models"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "--json" in out or "--revision" in out
+        lines = [line for line in out.splitlines() if line.strip().startswith("--")]
+        assert all(len(line.split()) > 2 for line in lines), out  # each option line carries help text
+
+
+def test_confusion_matrix_scales_with_the_label_count(tmp_path):
+    import numpy as np
+
+    from zeroclass.evaluation.plots import confusion_layout, plot_confusion
+
+    few = [f"label {i}" for i in range(5)]
+    many = [f"a rather long intent name number {i}" for i in range(77)]
+    small, big = confusion_layout(few), confusion_layout(many)
+    assert big["width"] > 2 * small["width"] and big["height"] > 2 * small["height"]
+    row_points = (big["height"] * 72) / 77
+    assert big["tick"] >= 6 and row_points >= 1.5 * big["tick"]  # each name fits its row
+    plot_confusion(many, np.eye(77, dtype=int) * 3, tmp_path / "cm.png")
+    from PIL import Image
+
+    assert Image.open(tmp_path / "cm.png").size[1] >= 77 * 20  # at least 20 pixels per row

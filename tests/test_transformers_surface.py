@@ -245,3 +245,37 @@ def test_evaluate_takes_a_dataframe_and_a_list_of_dicts(tiny_classifier, tmp_pat
 def test_classifier_is_still_built_directly(tiny_classifier):
     again = ZeroShotClassifier(tiny_classifier.backend)
     assert again(TEXTS[0], LABELS) == tiny_classifier(TEXTS[0], LABELS)
+
+
+def test_a_loaded_model_object_and_tokenizer_run_as_in_transformers(tiny_nli_dir, reference_pipeline):
+    """``pipeline(model=model_object, tokenizer=tokenizer_object)``: that very model is used, not reloaded."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_nli_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_nli_dir))
+    with torch.no_grad():
+        model.classifier.bias.add_(torch.tensor([0.0, 0.0, 1.5]))  # changed in memory only
+    import transformers
+
+    reference = transformers.pipeline("zero-shot-classification", model=model, tokenizer=tokenizer, device=-1)
+    classifier = zeroclass.pipeline("zero-shot-classification", model=model, tokenizer=tokenizer, device=-1)
+    assert classifier.model is model
+    assert_same(classifier(TEXTS, LABELS), reference(TEXTS, LABELS))
+    changed = classifier(TEXTS, LABELS, multi_label=True)
+    assert_same(changed, reference(TEXTS, LABELS, multi_label=True))
+    saved = reference_pipeline(TEXTS[0], LABELS, multi_label=True)  # the weights on disk
+    assert changed[0]["scores"] != pytest.approx(saved["scores"], abs=1e-3)
+    with pytest.raises(ValueError, match="applies to a model loaded by name"):
+        zeroclass.pipeline("zero-shot-classification", model=model, backend="onnx")
+
+
+def test_the_onnx_backend_reports_its_session_device_and_dtype(tiny_nli_dir, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime
+
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path))
+    classifier = ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), backend="onnx")
+    assert isinstance(classifier.model, onnxruntime.InferenceSession)
+    assert classifier.device == "cpu" and classifier.dtype == "float32"
+    assert classifier.tokenizer("a text")["input_ids"]
+    assert repr(classifier).endswith("backend='onnx', device='cpu', dtype='float32')")

@@ -477,17 +477,49 @@ def pipeline(
     device, kwargs = _device_from_map(device, kwargs)
     kwargs = _merge_model_kwargs(kwargs)
     dtype = dtype or kwargs.pop("dtype", None)
+    dtype = None if dtype == "auto" else dtype
+    defaults = {k: v for k, v in {"candidate_labels": candidate_labels, "multi_label": multi_label}.items() if v is not None}
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        classifier = _from_model_object(model, device, dtype, kwargs)
+        classifier._call_defaults = defaults
+        return classifier
     _note_factory_keywords(model, kwargs)
     _check_factory_keywords(kwargs)
     if kwargs.get("trust_remote_code") is None:
         kwargs.pop("trust_remote_code", None)
-    classifier = ZeroShotClassifier.from_pretrained(
-        model, device=device, dtype=None if dtype == "auto" else dtype, **kwargs
-    )
-    classifier._call_defaults = {
-        k: v for k, v in {"candidate_labels": candidate_labels, "multi_label": multi_label}.items() if v is not None
-    }
+    classifier = ZeroShotClassifier.from_pretrained(model, device=device, dtype=dtype, **kwargs)
+    classifier._call_defaults = defaults
     return classifier
+
+
+#: Loading options that mean nothing for a model already in memory: noted, as transformers ignores them too.
+_LOADING_ONLY = ("revision", "token", "cache_dir", "trust_remote_code", "hub")
+
+
+def _from_model_object(model: Any, device: Any, dtype: Any, kwargs: dict[str, Any]) -> ZeroShotClassifier:
+    """``pipeline(model=<a loaded transformers model>, tokenizer=...)``: that very model, on the torch backend."""
+    import inspect
+
+    from .backends.loaded import backend_from_objects, is_model_object
+
+    if not is_model_object(model):
+        raise InputTypeError(
+            f"model must be a hub id, a local folder or a loaded transformers model, got {type(model).__name__}"
+        )
+    tokenizer = kwargs.pop("tokenizer", None)
+    template = kwargs.pop("hypothesis_template", None)
+    for name in [k for k in kwargs if k in _LOADING_ONLY]:
+        value = kwargs.pop(name)
+        if value:
+            note_ignored(name, "the model is already loaded", value)
+    _note_factory_keywords(None, kwargs)
+    accepted = set(inspect.signature(backend_from_objects).parameters) - {"model", "tokenizer", "device", "dtype"}
+    for name in kwargs:
+        if name not in accepted:
+            _check_factory_keywords({name: None})  # a typo: did-you-mean
+            raise InputError(f"{name}= applies to a model loaded by name, not to a model object (use the torch backend's options)")
+    backend = backend_from_objects(model, tokenizer, device=device, dtype=dtype, **kwargs)
+    return ZeroShotClassifier(backend, hypothesis_template=template)
 
 
 def _device_from_map(device: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -46,7 +46,7 @@ def as_texts(inputs: Any) -> Texts:
     if isinstance(inputs, str):
         return "single", [inputs]
     if isinstance(inputs, (bytes, bytearray)):
-        raise InputTypeError("texts must be str, not bytes: decode them first (e.g. data.decode('utf-8'))")
+        raise InputTypeError("texts must be a string or an iterable of strings, not bytes: decode them first (data.decode())")
     if isinstance(inputs, Mapping) or hasattr(inputs, "columns"):
         raise InputTypeError(
             f"texts must be a string or an iterable of strings, got {type(inputs).__name__}: "

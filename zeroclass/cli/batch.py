@@ -64,15 +64,19 @@ def run(args: argparse.Namespace) -> int:
             "'zeroclass classify' for texts on standard input"
         )
     templates = args.hypothesis_template or []
+    model: Any = args.model
     options = model_options(args)
-    if len(templates) > 1:  # an ensemble is the classifier's default template, so Ray actors get it too
-        options["hypothesis_template"] = templates
+    if len(templates) > 1:
+        # A job takes one template; an ensemble becomes the default of a classifier loaded here (and shipped to Ray actors).
+        from ..classifier import ZeroShotClassifier
+
+        model, options = ZeroShotClassifier.from_pretrained(args.model, hypothesis_template=templates, **options), {}
     try:
         summary = classify_file(
             args.input,
             args.output,
             args.labels,
-            model=args.model,
+            model=model,
             text_column=args.text_column,
             id_column=args.id_column,
             multi_label=args.multi_label,
