@@ -55,7 +55,9 @@ def _print_tables(results: list, model_name: str, multi_label: bool) -> None:
 
     console = Console()
     for result in results:
-        table = Table(title=result["sequence"], title_justify="left", caption=f"model: {model_name}", caption_justify="left")
+        # A routed model (the offline default) says per text which of its models answered.
+        answered_by = result.get("model", model_name)
+        table = Table(title=result["sequence"], title_justify="left", caption=f"model: {answered_by}", caption_justify="left")
         table.add_column("label")
         table.add_column("score", justify="right")
         table.add_column("", min_width=20)
