@@ -5,7 +5,7 @@ An embedding model compares a text with a label's *meaning*, and a bare
 multilingual offline model is near chance on Chinese review sentiment with
 bare labels (0.54-0.56 on FewCLUE EPRSTMT and ChnSentiCorp). Averaging each
 polarity label with a few everyday phrasings of it ("好评 / 满意 / 喜欢" versus
-"差评 / 失望 / 不满意") brings it to 0.77 and 0.70 (benchmarks/RESULTS.md).
+"差评 / 失望 / 不满意") brings it to 0.76 and 0.69 (benchmarks/RESULTS.md).
 The word lists are generic polarity words in Chinese and English, not words
 of any one data set.
 """

@@ -145,7 +145,7 @@ def _sentiment_hypotheses(hypotheses: list[str], pairs: Sequence[Pair]) -> dict[
 def _warn_about_sentiment(model_name: str) -> None:
     """One line (once per loaded model): the answer comes back, but the user should know it is weak."""
     logger.warning(
-        "zeroclass: the offline default %s is weak on sentiment (about 0.70-0.77 accuracy on Chinese reviews); "
+        "zeroclass: the offline default %s is weak on sentiment (0.69-0.76 accuracy on Chinese review sets); "
         "for Chinese sentiment use model=%r",
         model_name,
         SENTIMENT_MODEL_HINT,
