@@ -87,11 +87,14 @@ def test_bad_rows_are_reported_not_fatal(tmp_path, run) -> None:
 
 
 def test_a_refused_row_leaves_its_neighbours_scored_together(offline_classifier) -> None:
-    """A Chinese row for the English-only offline default fails alone; the chunk's other rows
-    are still classified in one call (refined together), as if the refused row were absent."""
+    """A Chinese row for an English-only model (the offline default's English half) fails alone; the
+    chunk's other rows are still classified in one call (refined together), as if the refused row were absent."""
     import pyarrow as pa
 
+    from zeroclass import ZeroShotClassifier
     from zeroclass.batch.annotate import Task, annotate
+
+    offline_classifier = ZeroShotClassifier(offline_classifier.backend.fallback)
 
     english = ["the team won the final match", "stock prices fell at the bank", "heavy rain and storms tomorrow"]
     table = pa.table({"text": [english[0], "世界那么大，我想去看看", *english[1:]]})

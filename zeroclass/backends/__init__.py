@@ -22,7 +22,11 @@ _BACKENDS = {
     "torch": "zeroclass.backends.nli_torch:TorchNLIBackend",
     "onnx": "zeroclass.backends.nli_onnx:OnnxNLIBackend",
     "embedding": "zeroclass.backends.embedding:EmbeddingBackend",
+    "use": "zeroclass.backends.use:UseBackend",
+    "routed": "zeroclass.backends.routed:RoutedBackend",
 }
+#: Backends that score by sentence embeddings, so they can load an embedding model.
+_EMBEDDING = {"embedding", "use", "routed"}
 BACKENDS = tuple(_BACKENDS)
 
 
@@ -44,8 +48,8 @@ def load_backend(source: ModelSource, backend: str | None = None, **options: Any
     Options a backend does not take are an error naming them, rather than
     silently ignored: ``dtype="bfloat16"`` that did nothing would be a lie.
     """
-    name = backend or ("embedding" if source.kind == "embedding" else "torch")
-    if name != "embedding" and source.kind == "embedding":
+    name = backend or _default_backend(source)
+    if name not in _EMBEDDING and source.kind == "embedding":
         raise InputError(
             f"{source.model_id} is a sentence-embedding model, not an NLI cross-encoder: use backend='embedding'"
         )
@@ -58,6 +62,13 @@ def load_backend(source: ModelSource, backend: str | None = None, **options: Any
     if unknown:
         raise InputError(f"option(s) {', '.join(unknown)} do not apply to the {name!r} backend")
     return cls.from_path(source.path, model_name=source.model_id, **options)
+
+
+def _default_backend(source: ModelSource) -> str:
+    """The bundled default routes by language; other models go by their kind."""
+    if source.hub == "bundled":
+        return "routed"
+    return "embedding" if source.kind == "embedding" else "torch"
 
 
 def _accepted_options(cls: Any) -> set[str]:

@@ -182,12 +182,31 @@ class EmbeddingBackend:
         own pick.
         """
         x = self._embed_cached(list(texts))
-        start = _unit(np.stack([self._embed_cached(list(h)).mean(axis=0) for h in label_hypotheses]))
+        start = _unit(np.stack([self.hypothesis_vectors(list(h)).mean(axis=0) for h in label_hypotheses]))
         picks = (x @ start.T).argmax(axis=1)
         for _ in range(REFINE_ROUNDS):
             cosine = _leave_one_out_cosine(x, start, picks)
             picks = cosine.argmax(axis=1)
         return self._as_logits(cosine)
+
+    def hypothesis_vectors(self, hypotheses: list[str], pairs: Sequence[Pair] = ()) -> np.ndarray:
+        """The vectors texts are compared with, one per hypothesis: here, their embeddings.
+
+        ``pairs`` (the call's pairs, when scoring) lets a subclass see which
+        hypotheses are asked of the same text, i.e. a text's whole label set.
+        """
+        return self._embed_cached(hypotheses)
+
+    def plain_logits(self, texts: Sequence[str], label_hypotheses: Sequence[Sequence[str]]) -> np.ndarray:
+        """Logits ``(texts, labels, 3)`` without refinement: each label's template logits averaged.
+
+        The same numbers the classifier computes from :meth:`score_pairs`,
+        for callers of :meth:`refined_logits` that decide not to refine.
+        """
+        pairs = [(t, h) for t in texts for hyps in label_hypotheses for h in hyps]
+        logits = self.score_pairs(pairs)
+        k = len(label_hypotheses[0])
+        return logits.reshape(len(texts), len(label_hypotheses), k, -1).mean(axis=2)
 
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
         if not pairs:
@@ -197,7 +216,7 @@ class EmbeddingBackend:
         p_index = {p: i for i, p in enumerate(premises)}
         h_index = {h: i for i, h in enumerate(hypotheses)}
         p_emb = self._embed_cached(premises)
-        h_emb = self._embed_cached(hypotheses)
+        h_emb = self.hypothesis_vectors(hypotheses, pairs)
         rows = np.fromiter((p_index[p] for p, _ in pairs), dtype=np.int64, count=len(pairs))
         cols = np.fromiter((h_index[h] for _, h in pairs), dtype=np.int64, count=len(pairs))
         return self._as_logits(np.einsum("ij,ij->i", p_emb[rows], h_emb[cols]))

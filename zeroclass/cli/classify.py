@@ -88,7 +88,9 @@ def _print_tables(results: list, model_name: str, multi_label: bool) -> None:
     # Texts and labels are Text, never rich markup: "[red]" or "[/bold]" prints as written.
     console = Console()
     for result in results:
-        table = Table(title=Text(result["sequence"]), title_justify="left", caption=Text(f"model: {model_name}"),
+        # A routed model (the offline default) says per text which of its models answered.
+        answered_by = result.get("model", model_name)
+        table = Table(title=Text(result["sequence"]), title_justify="left", caption=Text(f"model: {answered_by}"),
                       caption_justify="left")
         table.add_column("label")
         table.add_column("score", justify="right")

@@ -74,6 +74,11 @@ class Classification(BaseModel):
     labels: list[str] = Field(description="Best first.")
     scores: list[float] = Field(description="In the order of `labels`.")
     explanation: list[Explanation] | None = Field(None, description="Only with `explain: true`.")
+    model: str | None = Field(
+        None,
+        description="The model that answered this text: with `explain: true`, and always from the offline "
+        "default, which answers each text with the model for its language.",
+    )
 
 
 class ClassifyResponse(BaseModel):

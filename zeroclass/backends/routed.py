@@ -1,0 +1,113 @@
+"""One backend in front of several: each text goes to the model that reads its language.
+
+The offline default is two embedding models: all-MiniLM-L6-v2 for English
+(unchanged, so English answers are exactly what they were) and
+USE-multilingual v3 for Chinese and the other languages it reads. A call
+whose texts mix languages is split per text: every pair goes to its text's
+model, refinement runs per model over that model's texts, and the result
+says which model answered (``model_for``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..language import detect_language
+from .base import Backend, NLIHead, Pair
+
+__all__ = ["RoutedBackend"]
+
+
+class RoutedBackend:
+    """Routes each text to ``routes[language]``, or to ``fallback`` for any other language.
+
+    Every backend must share one NLI head and use as many default templates,
+    so logits from different models line up in one call.
+    """
+
+    def __init__(self, fallback: Backend, routes: Mapping[str, Backend], templates: Mapping[str, tuple[str, ...]],
+                 *, fallback_language: str = "en", refine: bool = True) -> None:
+        backends = [fallback, *routes.values()]
+        if any(b.head != fallback.head for b in backends):
+            raise ValueError("routed backends must share one NLI head")
+        counts = {len(t) for t in templates.values()} | {len(_as_tuple(fallback.default_template))}
+        if len(counts) != 1:
+            raise ValueError(f"every language needs as many default templates; got counts {sorted(counts)}")
+        self.fallback = fallback
+        self.routes = dict(routes)
+        self.language_templates = dict(templates)
+        self.fallback_language = fallback_language
+        self.refine = refine
+        self.head: NLIHead = fallback.head
+        self.default_template = fallback.default_template
+        self.languages = frozenset({fallback_language}).union(*(b.languages or () for b in self.routes.values()))
+        names = [fallback.model_name, *dict.fromkeys(b.model_name for b in self.routes.values())]
+        self.model_name = " + ".join(names)
+        others = sorted(self.languages - {fallback_language})
+        #: Which model answers which texts, for the offline-default notice.
+        self.routing_note = (
+            f"{fallback_language} and undetected languages by {fallback.model_name}, "
+            f"{', '.join(others)} by {' / '.join(names[1:])}"
+        )
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, model_name: str | None = None, device: str | None = None,
+                  num_threads: int | None = None, refine: bool = True) -> "RoutedBackend":
+        """The offline default: the English sentence-transformers model at ``path``, USE-multilingual for the rest."""
+        from .embedding import EmbeddingBackend
+        from .use import USE_LANGUAGES, USE_TEMPLATES, UseBackend
+
+        english = EmbeddingBackend.from_path(path, model_name=model_name, device=device, num_threads=num_threads,
+                                             languages=frozenset({"en"}), refine=refine)
+        multilingual = UseBackend.from_path(num_threads=num_threads, refine=refine)
+        routes = {language: multilingual for language in USE_LANGUAGES - {"en"}}
+        return cls(english, routes, USE_TEMPLATES, refine=refine)
+
+    def language_of(self, text: str) -> str:
+        """The detected language of ``text`` among those routed, else the fallback's."""
+        return detect_language(text, set(self.routes) | {self.fallback_language}, self.fallback_language)
+
+    def backend_for(self, text: str) -> Backend:
+        return self.routes.get(self.language_of(text), self.fallback)
+
+    def model_for(self, text: str) -> str:
+        """The model that answers ``text``."""
+        return self.backend_for(text).model_name
+
+    def templates_for(self, text: str) -> tuple[str, ...]:
+        """Default templates in ``text``'s language (the fallback's own for the fallback language)."""
+        language = self.language_of(text)
+        if language == self.fallback_language or language not in self.language_templates:
+            return _as_tuple(self.fallback.default_template)
+        return self.language_templates[language]
+
+    def _split(self, texts: Sequence[str]) -> dict[int, tuple[Backend, list[int]]]:
+        """``{id(backend): (backend, indices of its texts)}``, in first-seen order."""
+        groups: dict[int, tuple[Backend, list[int]]] = {}
+        for i, text in enumerate(texts):
+            backend = self.backend_for(text)
+            groups.setdefault(id(backend), (backend, []))[1].append(i)
+        return groups
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
+        out = np.empty((len(pairs), len(self.head.id2label)), dtype=np.float32)
+        for backend, rows in self._split([p for p, _ in pairs]).values():
+            out[rows] = backend.score_pairs([pairs[i] for i in rows])
+        return out
+
+    def refined_logits(self, texts: Sequence[str], label_hypotheses: Sequence[Sequence[str]]) -> np.ndarray:
+        """Refinement per model, over that model's texts; a text alone with its model keeps its plain logits."""
+        out = np.empty((len(texts), len(label_hypotheses), len(self.head.id2label)), dtype=np.float32)
+        for backend, rows in self._split(texts).values():
+            mine = [texts[i] for i in rows]
+            score = backend.refined_logits if len(mine) > 1 else backend.plain_logits  # type: ignore[attr-defined]
+            out[rows] = score(mine, label_hypotheses)
+        return out
+
+
+def _as_tuple(templates: str | Sequence[str]) -> tuple[str, ...]:
+    return (templates,) if isinstance(templates, str) else tuple(templates)
