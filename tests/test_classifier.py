@@ -173,8 +173,10 @@ def test_wrong_task_and_bad_options(tiny_nli_dir):
         pipeline(model=str(tiny_nli_dir), dtype="float8")
     with pytest.raises(InputError, match="unknown backend"):
         pipeline(model=str(tiny_nli_dir), backend="tensorflow")
-    with pytest.raises(InputError, match="do not apply"):
+    with pytest.raises(InputError, match="unexpected keyword argument 'no_such_option'"):
         pipeline(model=str(tiny_nli_dir), no_such_option=1)
+    with pytest.raises(InputError, match="do not apply"):  # an option of another backend
+        pipeline(model=str(tiny_nli_dir), quantize="int8")
 
 
 def test_bfloat16_agrees_with_float32(tiny_nli_dir, tiny_classifier):

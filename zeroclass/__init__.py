@@ -8,7 +8,7 @@
 
 from .classifier import ZeroShotClassifier, pipeline
 from .errors import InputError, ModelConfigError, ModelNotFoundError, UnsupportedLanguageError, ZeroclassError
-from .result import ClassificationResult
+from .result import ClassificationResult, ResultList
 
 __version__ = "0.1.0"
 
@@ -26,6 +26,7 @@ __all__ = [
     "evaluate",
     "ZeroShotClassifier",
     "ClassificationResult",
+    "ResultList",
     "ZeroclassError",
     "InputError",
     "ModelNotFoundError",

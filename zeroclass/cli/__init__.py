@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     problem = check_device(getattr(args, "device", None), getattr(args, "backend", None))
     if problem:
-        parser._command_parser(args).error(f"argument --device: {problem}")
+        parser.command_parser(args).error(f"argument --device: {problem}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         return int(args.run(args) or 0)

@@ -52,17 +52,17 @@ class ArgumentParser(argparse.ArgumentParser):
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
-            parser = self._command_parser(parsed)
+            parser = self.command_parser(parsed)
             parser.error(parser._unrecognized(extras))
         return parsed
 
-    def _command_parser(self, parsed: argparse.Namespace) -> "ArgumentParser":
+    def command_parser(self, parsed: argparse.Namespace) -> "ArgumentParser":
         """The sub-command's parser that read the arguments (this one when there is none)."""
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction) and action.dest:
                 chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
                 if isinstance(chosen, ArgumentParser):
-                    return chosen._command_parser(parsed)
+                    return chosen.command_parser(parsed)
         return self
 
     def _unrecognized(self, extras: list[str]) -> str:
