@@ -24,6 +24,7 @@ __all__ = [
     "MAX_LABEL_CHARS",
     "MAX_HYPOTHESIS_CHARS",
     "check_flag",
+    "label_key",
     "preview",
     "normalize_texts",
     "parse_labels",
@@ -164,10 +165,9 @@ def parse_labels(candidate_labels: str | Sequence[str], where: str = "") -> list
         label = _check_label(label, i, suffix, raw)
         key = label_key(label)
         if key in seen:
-            raise InputError(
-                f"duplicate label {preview(label)} at positions {seen[key]} and {i}{suffix}"
-                + ("" if label == labels[seen[key]] else f" (the same as {preview(labels[seen[key]])} once invisible characters are removed)")
-            )
+            first = labels[seen[key]]
+            same = "" if label == first else f" (the same as {preview(first)} once normalised: NFC, invisible characters removed)"
+            raise InputError(f"duplicate label {preview(label)} at positions {seen[key]} and {i}{suffix}{same}")
         seen[key] = i
         labels.append(label)
     if not labels:
