@@ -82,7 +82,7 @@ def test_rich_markup_in_texts_and_labels_prints_as_written(tiny_nli_dir, capsys)
     assert "see [/bold] now" in out and "[red]" in out and "[b]" in out
 
 
-def test_invalid_utf8_on_stdin_is_a_clear_error(tiny_nli_dir):
+def test_invalid_utf8_on_stdin_or_in_an_argument_is_a_clear_error(tiny_nli_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "LC_ALL": "C"}  # a C locale used to pass lone surrogates on
     out = subprocess.run(
         [sys.executable, "-m", "zeroclass", "classify", "--labels", "a,b", "--model", str(tiny_nli_dir)],
@@ -91,6 +91,11 @@ def test_invalid_utf8_on_stdin_is_a_clear_error(tiny_nli_dir):
     err = out.stderr.decode("utf-8", "replace")
     assert out.returncode == 2 and "Traceback" not in err
     assert "standard input, line 2: not valid UTF-8 (byte 0xe9" in err
+    bad_argument = subprocess.run(
+        [sys.executable, "-m", "zeroclass", "classify", b"caf\xe9", "--labels", "a,b", "--model", str(tiny_nli_dir)],
+        capture_output=True, env=env, timeout=300,
+    )
+    assert bad_argument.returncode == 2 and b"TEXT argument 1 is not valid UTF-8" in bad_argument.stderr
 
 
 # --- A newcomer's first hour: mistakes cost one line, not a traceback --------------------------------------------

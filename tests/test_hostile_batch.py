@@ -154,7 +154,7 @@ def test_full_disk_is_a_clean_error_and_the_rerun_finishes(tmp_path, tiny_nli_di
     failed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert failed.returncode == 2, failed.stderr
     assert "File too large" in failed.stderr and "Traceback" not in failed.stderr
-    assert "run the same command again to continue" in failed.stderr
+    assert "the same command continues" in failed.stderr
     assert not out.exists() and not list(tmp_path.glob("*.tmp")) and not (tmp_path / "out.csv.lock").exists()
     summary = classify_file(src, out, "sports,finance", model=str(tiny_nli_dir), device="cpu", chunk_rows=100,
                             progress=False)

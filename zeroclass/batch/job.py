@@ -121,13 +121,8 @@ def classify_file(
                 chunks = stream_table(source, chunk_rows=manifest.chunk_rows, problem_column=ERROR_COLUMN,
                                       skip_rows=manifest.rows, surveyed=found)
                 if engine == "ray":
-                    from ..distributed import classify_tables
-
-                    results = rechunk(
-                        classify_tables(chunks, task, model=model, model_options=model_options, actors=actors,
-                                        num_cpus=num_cpus, num_gpus=num_gpus, address=ray_address),
-                        manifest.chunk_rows,
-                    )
+                    ray_options = {"actors": actors, "num_cpus": num_cpus, "num_gpus": num_gpus, "address": ray_address}
+                    results = _ray_results(chunks, task, model, model_options, ray_options, manifest.chunk_rows)
                 else:
                     results = (annotate(classifier, chunk, task) for chunk in chunks)
                 _commit_all(manifest, results, Progress(found.rows, manifest.rows, enabled=progress), id_column)
@@ -135,13 +130,21 @@ def classify_file(
     except OSError as exc:
         where = exc.filename or target
         raise InputError(
-            f"{where}: {exc.strerror or exc}; the rows committed so far are kept: "
-            "run the same command again to continue"
+            f"{where}: {exc.strerror or exc}. Chunks already committed are kept: "
+            "once this is fixed, the same command continues from them"
         ) from exc
     seconds = time.monotonic() - started
     done_now = manifest.rows - resumed
     return BatchSummary(target, manifest.rows, manifest.bad_rows, resumed, seconds,
                         done_now / seconds if seconds > 0 else 0.0, manifest.bad_examples)
+
+
+def _ray_results(chunks: Iterator[pa.Table], task: Task, model: Any, model_options: dict[str, Any],
+                 ray_options: dict[str, Any], chunk_rows: int) -> Iterator[pa.Table]:
+    """The chunks classified on Ray actors, re-cut to the job's chunk size."""
+    from ..distributed import classify_tables
+
+    return rechunk(classify_tables(chunks, task, model=model, model_options=model_options, **ray_options), chunk_rows)
 
 
 def _check_columns(source: Path, found: Survey, task: Task, id_column: str | None) -> None:
