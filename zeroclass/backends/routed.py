@@ -30,7 +30,7 @@ class RoutedBackend:
     """
 
     def __init__(self, fallback: Backend, routes: Mapping[str, Backend], templates: Mapping[str, tuple[str, ...]],
-                 *, fallback_language: str = "en", refine: bool = True) -> None:
+                 fallback_language: str = "en", refine: bool = True) -> None:
         backends = [fallback, *routes.values()]
         if any(b.head != fallback.head for b in backends):
             raise ValueError("routed backends must share one NLI head")
