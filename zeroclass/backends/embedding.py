@@ -147,6 +147,10 @@ class EmbeddingBackend:
             self._cache.popitem(last=False)
         return np.stack(rows)
 
+    def hypothesis_vectors(self, hypotheses: list[str]) -> np.ndarray:
+        """The unit vector each hypothesis is compared with: its embedding (adapted backends override it)."""
+        return self._embed_cached(hypotheses)
+
     def _as_logits(self, cosine: np.ndarray) -> np.ndarray:
         logits = np.full((*cosine.shape, 3), -np.inf, dtype=np.float32)
         logits[..., 0] = cosine / self.temperature
@@ -165,7 +169,7 @@ class EmbeddingBackend:
         own pick.
         """
         x = self._embed_cached(list(texts))
-        start = _unit(np.stack([self._embed_cached(list(h)).mean(axis=0) for h in label_hypotheses]))
+        start = _unit(np.stack([self.hypothesis_vectors(list(h)).mean(axis=0) for h in label_hypotheses]))
         picks = (x @ start.T).argmax(axis=1)
         for _ in range(REFINE_ROUNDS):
             cosine = _leave_one_out_cosine(x, start, picks)
@@ -180,7 +184,7 @@ class EmbeddingBackend:
         p_index = {p: i for i, p in enumerate(premises)}
         h_index = {h: i for i, h in enumerate(hypotheses)}
         p_emb = self._embed_cached(premises)
-        h_emb = self._embed_cached(hypotheses)
+        h_emb = self.hypothesis_vectors(hypotheses)
         rows = np.fromiter((p_index[p] for p, _ in pairs), dtype=np.int64, count=len(pairs))
         cols = np.fromiter((h_index[h] for _, h in pairs), dtype=np.int64, count=len(pairs))
         return self._as_logits(np.einsum("ij,ij->i", p_emb[rows], h_emb[cols]))
