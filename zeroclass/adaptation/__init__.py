@@ -100,8 +100,8 @@ def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ..
     if method == "prototypes":
         from .prototypes import PrototypeBackend, build_prototypes
 
-        prototypes = {**getattr(backend, "prototypes", {}), **build_prototypes(backend, examples, templates)}
-        return PrototypeBackend.from_backend(backend, prototypes), {}
+        built, details = build_prototypes(backend, examples, templates, seed=options["seed"])
+        return PrototypeBackend.from_backend(backend, {**getattr(backend, "prototypes", {}), **built}), details
     if method == "contrastive":
         from .contrastive import finetune_contrastive
 

@@ -98,7 +98,7 @@ def finetune_contrastive(
 
     def candidate() -> PrototypeBackend:
         plain = _with_model(backend, model)
-        return PrototypeBackend.from_backend(plain, build_prototypes(plain, train, templates))
+        return PrototypeBackend.from_backend(plain, build_prototypes(plain, train, templates, seed=seed)[0])
 
     history: list[float] = []
     best_state = None
@@ -116,9 +116,10 @@ def finetune_contrastive(
         model.load_state_dict(best_state)
     model.eval()
     tuned = _with_model(backend, model)
-    adapted = PrototypeBackend.from_backend(tuned, build_prototypes(tuned, examples, templates))
+    built, chosen = build_prototypes(tuned, examples, templates, seed=seed)
+    adapted = PrototypeBackend.from_backend(tuned, built)
     info = {"epochs": epochs, "learning_rate": learning_rate, "train_examples": len(train.texts),
-            "heldout_examples": len(heldout.texts) if heldout else 0, "heldout_history": history}
+            "heldout_examples": len(heldout.texts) if heldout else 0, "heldout_history": history, **chosen}
     return adapted, info
 
 

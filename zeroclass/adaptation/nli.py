@@ -26,8 +26,8 @@ from .heldout import heldout_score
 
 __all__ = ["finetune_nli", "entailment_pairs"]
 
-#: Not-entailment pairs per entailment pair, drawn afresh each epoch (all labels when fewer).
-NEGATIVES = 2
+#: Not-entailment pairs per entailment pair, drawn afresh each epoch: balanced classes, so the head does not just learn "not entailment".
+NEGATIVES = 1
 #: Share of each label's examples held out for early stopping.
 HELDOUT_FRACTION = 0.25
 #: Pairs are cut to this many tokens in training: examples are short, and memory on a CPU is not.
