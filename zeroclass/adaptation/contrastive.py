@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from .examples import Examples
 from .heldout import heldout_score
 from .prototypes import PrototypeBackend, build_prototypes
@@ -62,7 +63,10 @@ def contrastive_pairs(examples: Examples, templates: tuple[str, ...], rng: np.ra
 
 
 def _train_one_epoch(model: Any, columns: dict[str, list], *, seed: int, learning_rate: float, batch_size: int, progress: bool) -> None:
-    from datasets import Dataset
+    try:
+        from datasets import Dataset
+    except ImportError as exc:
+        raise InputError("method='contrastive' trains with sentence-transformers' Trainer: pip install 'zeroclass[adapt]'") from exc
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses
 
     with tempfile.TemporaryDirectory(prefix="zeroclass-adapt-") as out:
