@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-EXTRAS ?= test,server,onnx,eval,ray,modelscope
+EXTRAS ?= test,server,onnx,eval,ray,modelscope,adapt
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-fast system-deps clean

@@ -402,6 +402,34 @@ class ZeroShotClassifier:
                     "or give no model: the offline default answers Chinese with USE-multilingual."
                 )
 
+    def adapt(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str | Sequence[str]],
+        *,
+        candidate_labels: Labels | None = None,
+        seed: int = 0,
+        method: str = "auto",
+        progress: bool = False,
+        **training: Any,
+    ) -> "ZeroShotClassifier":
+        """A new classifier tuned on labelled examples; this one is left untouched.
+
+        ``labels``: one label per text, or a list of labels per text
+        (multi-label). ``candidate_labels``: the labels the examples are
+        contrasted with (default: those of the examples). The result is still
+        zero-shot: it takes any labels, and scores labels without examples as
+        before. ``method``: ``"prototypes"`` (embedding models, no training),
+        ``"contrastive"`` (embedding models, fine-tunes the encoder), ``"nli"``
+        (NLI models), or ``"auto"``. Save it with ``save_pretrained(folder)``.
+        See :mod:`zeroclass.adaptation`.
+        """
+        from .adaptation import adapt
+
+        return adapt(
+            self, texts, labels, candidate_labels=candidate_labels, seed=seed, method=method, progress=progress, **training
+        )
+
 
 def _describer(descriptions: Mapping[str, str] | None, label_sets: list[list[str]]) -> Any:
     """A function mapping labels to what goes into their hypotheses (a description, or the label).

@@ -61,7 +61,10 @@ def load_backend(source: ModelSource, backend: str | None = None, **options: Any
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise InputError(f"option(s) {', '.join(unknown)} do not apply to the {name!r} backend")
-    return cls.from_path(source.path, model_name=source.model_id, **options)
+    loaded = cls.from_path(source.path, model_name=source.model_id, **options)
+    from ..adaptation.saved import apply_adapter  # a folder saved by ZeroShotClassifier.adapt(...).save_pretrained
+
+    return apply_adapter(source.path, loaded)
 
 
 def _default_backend(source: ModelSource) -> str:

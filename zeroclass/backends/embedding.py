@@ -190,7 +190,8 @@ class EmbeddingBackend:
         return self._as_logits(cosine)
 
     def hypothesis_vectors(self, hypotheses: list[str], pairs: Sequence[Pair] = ()) -> np.ndarray:
-        """The vectors texts are compared with, one per hypothesis: here, their embeddings.
+        """The vectors texts are compared with, one per hypothesis: here, their embeddings
+        (adapted backends override it with label prototypes).
 
         ``pairs`` (the call's pairs, when scoring) lets a subclass see which
         hypotheses are asked of the same text, i.e. a text's whole label set.

@@ -18,7 +18,7 @@ from .parser import ArgumentParser, check_device
 __all__ = ["main"]
 
 # Modules under zeroclass.cli, in the order --help lists them.
-_COMMANDS = ("classify", "models", "eval", "batch", "serve")
+_COMMANDS = ("classify", "models", "eval", "batch", "serve", "adapt")
 
 
 def build_parser() -> ArgumentParser:

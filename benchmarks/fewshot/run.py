@@ -1,0 +1,154 @@
+"""Few-shot benchmark: zeroclass adapt against SetFit and a logistic regression, side by side in one process.
+
+k examples per label (nested samples, fixed seed; see ``data.py``), 1,000
+other texts of the same set to evaluate, the offline default's backbone
+(all-MiniLM-L6-v2) for every method:
+
+* ``zeroshot``: the untouched offline default (its defaults: template ensemble, refinement);
+* ``prototypes``: ``classifier.adapt(texts, labels)`` (no gradient);
+* ``contrastive``: ``classifier.adapt(..., method="contrastive")``;
+* ``logreg``: scikit-learn's LogisticRegression on the frozen embeddings;
+* ``setfit``: the ``setfit`` library, its defaults but ``num_iterations=20`` (as in the issue's run).
+
+Training seconds include embedding the examples; prediction texts/s is the
+evaluation set through each method's own predict path. One line of JSON per
+(set, seed, k, method) goes to ``--out`` as soon as it is measured, so a cut
+run keeps what it did. ``--heldout-labels``: also adapt on two thirds of the
+labels and score the texts of the other third against all labels.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/fewshot/run.py --k 8 --seeds 0 --sets sst2,trec \\
+        --methods zeroshot,prototypes,logreg,setfit --out benchmarks/fewshot/results.jsonl
+    .venv/bin/python benchmarks/fewshot/report.py benchmarks/fewshot/results.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import ENGLISH_SETS, Split, load_split  # noqa: E402
+
+METHODS = ("zeroshot", "prototypes", "contrastive", "logreg", "setfit")
+
+
+def _accuracy(predicted: list[str], gold: list[str]) -> float:
+    return float(np.mean([p == g for p, g in zip(predicted, gold)]))
+
+
+def _classify(classifier, split: Split, texts: list[str] | None = None, labels: list[str] | None = None) -> tuple[list[str], float]:
+    texts = texts if texts is not None else split.eval_texts
+    started = time.perf_counter()
+    results = classifier(texts, labels or split.labels)
+    return [r["labels"][0] for r in results], len(texts) / (time.perf_counter() - started)
+
+
+def run_zeroclass(base, split: Split, k: int, seed: int, method: str) -> dict:
+    texts, gold = split.train(k)
+    if method == "zeroshot":
+        predicted, speed = _classify(base, split)
+        return {"accuracy": _accuracy(predicted, split.eval_gold), "train_s": 0.0, "predict_texts_per_s": speed}
+    started = time.perf_counter()
+    adapted = base.adapt(texts, gold, candidate_labels=split.labels, seed=seed, method=method)
+    train_s = time.perf_counter() - started
+    predicted, speed = _classify(adapted, split)
+    return {"accuracy": _accuracy(predicted, split.eval_gold), "train_s": train_s, "predict_texts_per_s": speed,
+            "training": adapted.info["training"]}
+
+
+def run_logreg(base, split: Split, k: int, seed: int) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    texts, gold = split.train(k)
+    started = time.perf_counter()
+    model = LogisticRegression(max_iter=2000, random_state=seed).fit(base.backend.embed(texts), gold)
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = list(model.predict(base.backend.embed(split.eval_texts)))
+    speed = len(split.eval_texts) / (time.perf_counter() - started)
+    return {"accuracy": _accuracy(predicted, split.eval_gold), "train_s": train_s, "predict_texts_per_s": speed}
+
+
+def run_setfit(model_path: str, split: Split, k: int, seed: int) -> dict:
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+
+    texts, gold = split.train(k)
+    started = time.perf_counter()
+    model = SetFitModel.from_pretrained(model_path)
+    trainer = Trainer(model=model, args=TrainingArguments(num_iterations=20, seed=seed),
+                      train_dataset=Dataset.from_dict({"text": texts, "label": gold}))
+    trainer.train()
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = [str(p) for p in model.predict(split.eval_texts)]
+    speed = len(split.eval_texts) / (time.perf_counter() - started)
+    return {"accuracy": _accuracy(predicted, split.eval_gold), "train_s": train_s, "predict_texts_per_s": speed}
+
+
+def run_heldout_labels(base, split: Split, k: int, seed: int) -> dict:
+    """Zero-shot vs adapted accuracy on texts of labels left out of the examples (all labels are candidates)."""
+    order = np.random.default_rng(seed).permutation(len(split.labels))
+    held = {split.labels[i] for i in order[: max(1, len(split.labels) // 3)]}
+    texts, gold = split.train(k, [label for label in split.labels if label not in held])
+    rows = [i for i, g in enumerate(split.eval_gold) if g in held]
+    eval_texts, eval_gold = [split.eval_texts[i] for i in rows], [split.eval_gold[i] for i in rows]
+    adapted = base.adapt(texts, gold, candidate_labels=split.labels, seed=seed)
+    before, _ = _classify(base, split, eval_texts)
+    after, _ = _classify(adapted, split, eval_texts)
+    return {"held_labels": sorted(held), "texts": len(rows), "zeroshot_accuracy": _accuracy(before, eval_gold),
+            "adapted_accuracy": _accuracy(after, eval_gold)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--k", default="2,4,8,16", help="examples per label, comma-separated")
+    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--sets", default=",".join(ENGLISH_SETS))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--heldout-labels", action="store_true", help="also measure labels left out of the examples")
+    parser.add_argument("--eval-size", type=int, default=1000)
+    parser.add_argument("--out", type=Path, required=True, help="JSON lines, appended")
+    args = parser.parse_args(argv)
+
+    import torch
+    import zeroclass
+    from zeroclass.hub import offline_default
+
+    base = zeroclass.pipeline(device="cpu")
+    model_path = str(offline_default().path)
+    run = {"command": "benchmarks/fewshot/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "torch_threads": torch.get_num_threads()}
+    with open(args.out, "a", encoding="utf-8") as out:
+        for name in args.sets.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                split = load_split(name, seed, args.eval_size)
+                for k in (int(x) for x in args.k.split(",")):
+                    for method in args.methods.split(","):
+                        if method == "zeroshot" and k != int(args.k.split(",")[0]):
+                            continue  # does not depend on k
+                        if method == "logreg":
+                            row = run_logreg(base, split, k, seed)
+                        elif method == "setfit":
+                            row = run_setfit(model_path, split, k, seed)
+                        else:
+                            row = run_zeroclass(base, split, k, seed, method)
+                        record = {"set": name, "seed": seed, "k": k, "method": method, "eval_texts": len(split.eval_texts), **row, **run}
+                        out.write(json.dumps(record) + "\n")
+                        out.flush()
+                        print(json.dumps({key: record[key] for key in ("set", "seed", "k", "method", "accuracy", "train_s")}), flush=True)
+                    if args.heldout_labels:
+                        record = {"set": name, "seed": seed, "k": k, "method": "heldout-labels", **run_heldout_labels(base, split, k, seed), **run}
+                        out.write(json.dumps(record) + "\n")
+                        out.flush()
+                        print(json.dumps(record), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""ZeroShotClassifier.adapt: few labelled examples in, a better classifier out, still zero-shot."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zeroclass
+from zeroclass.errors import InputError
+
+# Label names that say nothing about their texts: zero-shot is at chance, examples must carry the meaning.
+TRAIN = {
+    "alpha": [
+        "Whisk the eggs with sugar and bake the cake for forty minutes.",
+        "Chop the onions and fry them in olive oil until golden.",
+        "Simmer the tomato sauce with garlic and fresh basil.",
+        "Knead the bread dough and let it rise overnight.",
+    ],
+    "beta": [
+        "The striker scored twice in the second half of the match.",
+        "The goalkeeper saved a penalty in the final minute.",
+        "The coach praised his defenders after the league game.",
+        "The team won the championship after extra time.",
+    ],
+}
+TEST = [
+    ("Roast the chicken with lemon, thyme and potatoes.", "alpha"),
+    ("Stir the risotto slowly and add the stock bit by bit.", "alpha"),
+    ("Season the soup with salt and pepper before serving.", "alpha"),
+    ("Melt the butter and pour it over the pancakes.", "alpha"),
+    ("The midfielder was sent off after a rough tackle.", "beta"),
+    ("Fans cheered as the home side equalised late on.", "beta"),
+    ("The referee awarded a free kick outside the box.", "beta"),
+    ("Their forward headed the ball into the net.", "beta"),
+]
+LABELS = ["alpha", "beta"]
+
+
+def _examples() -> tuple[list[str], list[str]]:
+    texts = [t for label in LABELS for t in TRAIN[label]]
+    return texts, [label for label in LABELS for _ in TRAIN[label]]
+
+
+def _accuracy(classifier, labels=LABELS) -> float:
+    """One call per text: a call of several texts would refine the label vectors on them, which hides what the examples did."""
+    results = [classifier(t, labels) for t, _ in TEST]
+    return float(np.mean([r["labels"][0] == gold for r, (_, gold) in zip(results, TEST)]))
+
+
+def _score_map(classifier, texts, labels, **kwargs) -> list[dict[str, float]]:
+    return [dict(zip(r["labels"], r["scores"])) for r in classifier(texts, labels, **kwargs)]
+
+
+@pytest.fixture(scope="module")
+def adapted(offline_classifier):
+    return offline_classifier.adapt(*_examples())
+
+
+def test_prototypes_learn_labels_whose_names_say_nothing(offline_classifier, adapted):
+    before, after = _accuracy(offline_classifier), _accuracy(adapted)
+    assert after == 1.0
+    assert after >= before + 0.25, (before, after)
+    assert type(adapted.backend).__name__ == "PrototypeBackend"
+    assert adapted.info["method"] == "prototypes" and adapted.info["examples_per_label"] == {"alpha": 4, "beta": 4}
+
+
+def test_unseen_labels_score_exactly_as_the_base_model(offline_classifier, adapted):
+    texts = [t for t, _ in TEST]
+    labels = ["cooking", "football", "weather"]
+    assert _score_map(adapted, texts, labels) == _score_map(offline_classifier, texts, labels)
+    assert _score_map(adapted, texts[:1], labels, multi_label=True) == _score_map(offline_classifier, texts[:1], labels, multi_label=True)
+
+
+def test_original_classifier_is_untouched(offline_classifier):
+    texts = [t for t, _ in TEST]
+    before = _score_map(offline_classifier, texts, LABELS)
+    backend = offline_classifier.backend
+    offline_classifier.adapt(*_examples())
+    assert offline_classifier.backend is backend and type(backend).__name__ == "EmbeddingBackend"
+    assert _score_map(offline_classifier, texts, LABELS) == before
+
+
+def test_save_and_load_gives_the_same_scores(adapted, tmp_path):
+    adapted.save_pretrained(tmp_path / "adapted", evaluation={"data": "test", "rows": 8, "before": {"accuracy": 0.5}, "after": {"accuracy": 1.0}})
+    loaded = zeroclass.pipeline(model=str(tmp_path / "adapted"), device="cpu")
+    texts = [t for t, _ in TEST]
+    for labels in (LABELS, ["alpha", "beta", "weather"], ["cooking", "football"]):
+        want = [r["scores"] for r in adapted(texts, labels)]
+        got = [r["scores"] for r in loaded(texts, labels)]
+        assert [r["labels"] for r in adapted(texts, labels)] == [r["labels"] for r in loaded(texts, labels)]
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert loaded.backend.languages == frozenset({"en"})
+    card = (tmp_path / "adapted" / "README.md").read_text(encoding="utf-8")
+    assert "sentence-transformers/all-MiniLM-L6-v2" in card and "| alpha | 4 |" in card and "| after | 1.0000" in card
+    config = json.loads((tmp_path / "adapted" / "zeroclass_adapter.json").read_text(encoding="utf-8"))
+    assert config["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and config["examples"] == 8
+
+
+def test_adapting_an_adapted_classifier_keeps_its_earlier_labels(adapted):
+    more = adapted.adapt(["It will rain all day tomorrow.", "Sunny and warm all week."], ["gamma", "delta"])
+    assert _accuracy(more) == 1.0
+    assert more.info["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_bad_examples_are_named(offline_classifier, tiny_classifier):
+    with pytest.raises(InputError, match="2 texts but 1 labels"):
+        offline_classifier.adapt(["a", "b"], ["x"])
+    with pytest.raises(InputError, match=r"texts\[1\] is empty"):
+        offline_classifier.adapt(["a", " "], ["x", "y"])
+    with pytest.raises(InputError, match=r"labels\[0\]: 'x' is not among candidate_labels"):
+        offline_classifier.adapt(["a"], ["x"], candidate_labels=["y", "z"])
+    with pytest.raises(InputError, match="'nli' does not apply"):
+        offline_classifier.adapt(["a", "b"], ["x", "y"], method="nli")
+    with pytest.raises(InputError, match="'prototypes' does not apply"):
+        tiny_classifier.adapt(["a", "b"], ["x", "y"], method="prototypes")
+    with pytest.raises(InputError, match="do not apply to the 'prototypes' method"):
+        offline_classifier.adapt(["a", "b"], ["x", "y"], epochs=3)
+
+
+def _gold_scores(classifier, texts, gold, labels) -> float:
+    results = classifier(texts, labels)
+    return float(np.mean([dict(zip(r["labels"], r["scores"]))[g] for r, g in zip(results, gold)]))
+
+
+@pytest.fixture(scope="module")
+def trainable_tiny_classifier(tmp_path_factory):
+    """The tiny NLI model with dropout off: with dropout its few, saturated units barely learn from eight examples."""
+    from tiny_models import build_tiny_bert
+
+    folder = build_tiny_bert(tmp_path_factory.mktemp("tiny-trainable"))
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return zeroclass.ZeroShotClassifier.from_pretrained(str(folder), device="cpu")
+
+
+def test_nli_fine_tuning_moves_scores_towards_the_gold_labels(trainable_tiny_classifier, tmp_path):
+    tiny_classifier = trainable_tiny_classifier
+    texts = ["the team won the match", "stock market and bank rate", "rain and snow storm today", "flight to the hotel"] * 2
+    gold = ["sports", "finance", "weather", "travel"] * 2
+    labels = ["sports", "finance", "weather", "travel"]
+    before = _gold_scores(tiny_classifier, texts, gold, labels)
+    tuned = tiny_classifier.adapt(texts, gold, method="nli", epochs=30, learning_rate=1e-3, batch_size=4)
+    after = _gold_scores(tuned, texts, gold, labels)
+    assert after > before + 0.1, (before, after)
+    assert _gold_scores(tiny_classifier, texts, gold, labels) == before  # the original is untouched
+    tuned.save_pretrained(tmp_path / "nli")
+    loaded = zeroclass.pipeline(model=str(tmp_path / "nli"), device="cpu")
+    np.testing.assert_allclose(
+        [r["scores"] for r in loaded(texts, labels)], [r["scores"] for r in tuned(texts, labels)], atol=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_contrastive_fine_tuning_changes_the_encoder_not_the_original(offline_classifier):
+    texts, gold = _examples()
+    weights = offline_classifier.backend.model[0].auto_model.embeddings.word_embeddings.weight
+    before = weights.detach().numpy().copy()
+    tuned = offline_classifier.adapt(texts, gold, method="contrastive", epochs=1)
+    assert tuned.backend.model is not offline_classifier.backend.model
+    np.testing.assert_array_equal(weights.detach().numpy(), before)  # the original encoder is not trained
+    # One held-out example per label: the untouched encoder and the epoch are both scored on it.
+    assert len(tuned.info["training"]["heldout_history"]) == 2
+    assert _accuracy(tuned) == 1.0
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "tag"])
+        writer.writerows(rows)
+    return path
+
+
+def test_cli_adapt_end_to_end(tmp_path, capsys):
+    from zeroclass.cli import main
+
+    texts, gold = _examples()
+    examples = _write_csv(tmp_path / "examples.csv", list(zip(texts, gold)))
+    held = _write_csv(tmp_path / "held.csv", TEST)
+    out = tmp_path / "model"
+    code = main(["adapt", str(examples), "-o", str(out), "--labels", "alpha,beta", "--text-column", "review",
+                 "--label-column", "tag", "--eval", str(held), "--device", "cpu"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "before and after adapting" in printed and "saved to" in printed
+    config = json.loads((out / "zeroclass_adapter.json").read_text(encoding="utf-8"))
+    assert config["evaluation"]["after"]["accuracy"] == 1.0
+    assert set(config["evaluation"]["before"]) == set(config["evaluation"]["after"]) >= {"accuracy", "macro_f1"}
+    code = main(["classify", "Fry the garlic in butter.", "--labels", "alpha,beta", "--model", str(out), "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["labels"][0] == "alpha"
+
+
+def test_cli_adapt_names_a_missing_column(tmp_path, capsys):
+    from zeroclass.cli import main
+
+    examples = _write_csv(tmp_path / "examples.csv", [("a", "x"), ("b", "y")])
+    assert main(["adapt", str(examples), "-o", str(tmp_path / "m")]) == 2
+    assert "text" in capsys.readouterr().err

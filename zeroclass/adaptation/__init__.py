@@ -1,0 +1,128 @@
+"""Adapt a zero-shot classifier to a handful of labelled examples, keeping it zero-shot.
+
+``adapt(classifier, texts, labels, ...)`` returns an :class:`AdaptedClassifier`
+(a :class:`~zeroclass.ZeroShotClassifier` that can ``save_pretrained``);
+the classifier passed in is never changed. Methods:
+
+* ``"prototypes"`` (embedding models): label vectors moved towards their
+  examples, no gradient, milliseconds (``prototypes``);
+* ``"contrastive"`` (embedding models): the encoder fine-tuned on text–text
+  and text–hypothesis pairs, then prototypes (``contrastive``);
+* ``"nli"`` (NLI cross-encoders): fine-tuned on entailment pairs (``nli``).
+
+``"auto"`` picks ``"prototypes"`` for an embedding model, ``"nli"`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ..classifier import ZeroShotClassifier
+from ..errors import InputError
+from ..hypotheses import validate_templates
+from .examples import Examples, check_examples
+from .saved import ADAPTER_FILE, apply_adapter, save_adapted
+
+__all__ = ["adapt", "AdaptedClassifier", "METHODS", "ADAPTER_FILE", "apply_adapter"]
+
+METHODS = ("auto", "prototypes", "contrastive", "nli")
+
+
+class AdaptedClassifier(ZeroShotClassifier):
+    """A classifier adapted to examples; it classifies like any other, and saves as a model folder."""
+
+    def __init__(self, backend: Any, *, hypothesis_template: Any = None, info: dict[str, Any]) -> None:
+        super().__init__(backend, hypothesis_template=hypothesis_template)
+        self.info = info
+
+    def save_pretrained(self, folder: str | os.PathLike[str], *, evaluation: dict[str, Any] | None = None) -> None:
+        """Write a model folder that ``pipeline(model=folder)``, the CLI, server, batch and eval load.
+
+        ``evaluation`` (e.g. ``{"data": ..., "rows": ..., "before": {...}, "after": {...}}``) goes into
+        the folder's card and ``zeroclass_adapter.json``.
+        """
+        info = {**self.info, **({"evaluation": evaluation} if evaluation else {})}
+        save_adapted(folder, self.backend, info)
+
+
+def _tuned_backend(backend: Any, texts: Sequence[str]) -> Any:
+    """The one model an adaptation tunes.
+
+    The offline default routes each text to the model of its language; the
+    model that answers most of the examples is the one they can teach, and
+    the adapted classifier is that model alone (it no longer routes).
+    """
+    from ..backends.routed import RoutedBackend
+
+    if not isinstance(backend, RoutedBackend):
+        return backend
+    chosen = [backend.backend_for(text) for text in texts]
+    return max(dict.fromkeys(chosen), key=chosen.count)
+
+
+def _method(backend: Any, method: str) -> str:
+    if method not in METHODS:
+        raise InputError(f"unknown adapt method {method!r}: use one of {', '.join(METHODS)}")
+    embedding = hasattr(backend, "hypothesis_vectors")
+    if method == "auto":
+        return "prototypes" if embedding else "nli"
+    if embedding != (method != "nli"):
+        kind = "an embedding model" if embedding else "an NLI cross-encoder"
+        fits = "'prototypes' or 'contrastive'" if embedding else "'nli'"
+        raise InputError(f"method {method!r} does not apply to {backend.model_name}, {kind}: use {fits}")
+    return method
+
+
+def adapt(
+    classifier: ZeroShotClassifier,
+    texts: Sequence[str],
+    labels: Sequence[str | Sequence[str]],
+    *,
+    candidate_labels: Any = None,
+    seed: int = 0,
+    method: str = "auto",
+    progress: bool = False,
+    **training: Any,
+) -> AdaptedClassifier:
+    """A new classifier adapted to ``texts`` and their ``labels`` (see the module doc for the methods).
+
+    ``training`` options go to the training methods: ``epochs``,
+    ``learning_rate``, ``batch_size``.
+    """
+    examples = check_examples(texts, labels, candidate_labels)
+    base = _tuned_backend(classifier.backend, examples.texts)
+    chosen = _method(base, method)
+    if chosen == "prototypes" and training:
+        raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the 'prototypes' method (it does not train)")
+    templates = validate_templates(classifier.hypothesis_template or base.default_template)
+    backend, details = _run(chosen, base, examples, templates, seed=seed, progress=progress, **training)
+    info = {
+        "base_model": classifier.info["base_model"] if isinstance(classifier, AdaptedClassifier) else base.model_name,
+        "method": chosen,
+        "templates": list(templates),
+        "labels": examples.labels,
+        "examples": len(examples.texts),
+        "examples_per_label": examples.counts(),
+        "multi_label": examples.multi_label,
+        "seed": seed,
+        "languages": sorted(base.languages) if base.languages else None,
+        "training": details,
+    }
+    return AdaptedClassifier(backend, hypothesis_template=classifier.hypothesis_template, info=info)
+
+
+def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], **options: Any) -> tuple[Any, dict]:
+    if method == "prototypes":
+        from .prototypes import PrototypeBackend, build_prototypes
+
+        built, details = build_prototypes(backend, examples, templates, seed=options["seed"])
+        return PrototypeBackend.from_backend(backend, {**getattr(backend, "prototypes", {}), **built}), details
+    if method == "contrastive":
+        from .contrastive import finetune_contrastive
+
+        return finetune_contrastive(backend, examples, templates, **options)
+    from .nli import finetune_nli
+
+    return finetune_nli(backend, examples, templates, **options)

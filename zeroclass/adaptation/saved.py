@@ -1,0 +1,124 @@
+"""An adapted classifier on disk: a normal model folder plus a marker file.
+
+``save_adapted`` writes the (possibly fine-tuned) model with its own
+``save_pretrained``/``save``, so any tool reads the folder as the model it
+is, then ``zeroclass_adapter.json`` (what zeroclass needs: method,
+templates, the hypotheses that have prototypes), ``prototypes.safetensors``
+(embedding models) and a ``README.md`` card. ``apply_adapter`` is the one
+hook the loader calls: a folder without the marker loads as before.
+
+This module imports nothing heavy, because ``load_backend`` imports it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelConfigError
+
+__all__ = ["ADAPTER_FILE", "PROTOTYPES_FILE", "save_adapted", "apply_adapter", "read_adapter"]
+
+ADAPTER_FILE = "zeroclass_adapter.json"
+PROTOTYPES_FILE = "prototypes.safetensors"
+FORMAT = 1
+
+
+def read_adapter(path: Path) -> dict[str, Any] | None:
+    """The folder's adapter settings, or ``None`` when it is a plain model folder."""
+    marker = Path(path) / ADAPTER_FILE
+    if not marker.is_file():
+        return None
+    try:
+        config = json.loads(marker.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelConfigError(f"{marker} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelConfigError(f"{marker}: unknown zeroclass adapter format {config.get('format') if isinstance(config, dict) else config!r}")
+    return config
+
+
+def apply_adapter(path: Path, backend: Any) -> Any:
+    """``backend`` as the adapted folder ``path`` says (its templates, its prototypes); unchanged without a marker."""
+    config = read_adapter(path)
+    if config is None:
+        return backend
+    templates = tuple(config["templates"])
+    if config.get("languages") and getattr(backend, "languages", None) is None:
+        backend.languages = frozenset(config["languages"])
+    hypotheses = config.get("prototype_hypotheses") or []
+    if hypotheses:
+        if not hasattr(backend, "hypothesis_vectors"):
+            raise ModelConfigError(f"{path} holds label prototypes for an embedding model; load it with backend='embedding'")
+        from safetensors.numpy import load_file
+
+        from .prototypes import PrototypeBackend
+
+        vectors = load_file(str(Path(path) / PROTOTYPES_FILE))["prototypes"]
+        if len(vectors) != len(hypotheses):
+            raise ModelConfigError(f"{path}: {len(hypotheses)} prototype hypotheses but {len(vectors)} vectors")
+        return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), default_template=templates)
+    backend.default_template = templates if len(templates) > 1 else templates[0]
+    return backend
+
+
+def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path:
+    """Write ``backend``'s model, the marker, the prototypes (if any) and the card into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    prototypes = getattr(backend, "prototypes", None) or {}
+    if hasattr(backend, "tokenizer"):
+        getattr(backend.model, "_orig_mod", backend.model).save_pretrained(folder)
+        backend.tokenizer.save_pretrained(folder)
+    else:
+        backend.model.save(str(folder))
+    if prototypes:
+        import numpy as np
+        from safetensors.numpy import save_file
+
+        save_file({"prototypes": np.stack(list(prototypes.values())).astype(np.float32)}, str(folder / PROTOTYPES_FILE))
+    config = {"format": FORMAT, **info, "prototype_hypotheses": list(prototypes),
+              "date": datetime.date.today().isoformat()}
+    (folder / ADAPTER_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(model_card(config), encoding="utf-8")
+    return folder
+
+
+def model_card(config: dict[str, Any]) -> str:
+    """A short Markdown card: what it was adapted from, on what, how, and how well (when measured)."""
+    counts = config.get("examples_per_label", {})
+    lines = [
+        "---",
+        "library_name: zeroclass",
+        "pipeline_tag: zero-shot-classification",
+        "tags: [zeroclass, zero-shot-classification, few-shot]",
+        "---",
+        f"# Adapted from {config['base_model']}",
+        "",
+        f"Made with `zeroclass adapt` on {config['date']} by the **{config['method']}** method "
+        f"from {config['examples']} labelled examples. It is still zero-shot: any label can be asked for; "
+        "labels without examples are scored as by the base model.",
+        "",
+        "```python",
+        "import zeroclass",
+        "classifier = zeroclass.pipeline(model=\"path/to/this/folder\")",
+        f"classifier(\"...\", candidate_labels={list(counts)[:4]!r})",
+        "```",
+        "",
+        "| label | examples |",
+        "|---|---:|",
+        *[f"| {label} | {n} |" for label, n in counts.items()],
+        "",
+        f"Templates: {', '.join(repr(t) for t in config['templates'])}.",
+    ]
+    evaluation = config.get("evaluation")
+    if evaluation:
+        lines += ["", f"Evaluated on {evaluation.get('data', 'held-out data')} ({evaluation.get('rows', '?')} texts):", "",
+                  "| | accuracy | macro-F1 |", "|---|---:|---:|"]
+        for name in ("before", "after"):
+            if name in evaluation:
+                s = evaluation[name]
+                lines.append(f"| {name} | {s.get('accuracy', float('nan')):.4f} | {s.get('macro_f1', float('nan')):.4f} |")
+    return "\n".join(lines) + "\n"
