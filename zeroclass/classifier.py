@@ -24,6 +24,7 @@ from .errors import InputError, UnsupportedLanguageError
 from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
 from .result import ClassificationResult
 from .scoring import label_scores, nli_probabilities, rank
+from .shortlist import Shortlister, ShortlistSource, check_shortlist, expand
 
 __all__ = ["ZeroShotClassifier", "PreparedCall", "pipeline"]
 
@@ -48,6 +49,9 @@ class PreparedCall:
     single: bool
     templates: int = 1
     refine: bool = False
+    #: With ``shortlist=K``: each text's every candidate label, best first by
+    #: the shortlister; ``label_sets`` then holds only the ones to score.
+    ranked: list[list[str]] | None = None
 
 #: What Chinese-text users of the offline default are pointed to.
 CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
@@ -60,9 +64,16 @@ class ZeroShotClassifier:
     then call it like transformers' zero-shot pipeline.
     """
 
-    def __init__(self, backend: Backend, *, hypothesis_template: str | Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        hypothesis_template: str | Sequence[str] | None = None,
+        shortlist_model: str | os.PathLike[str] | Shortlister | None = None,
+    ) -> None:
         self.backend = backend
         self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
+        self.shortlister = ShortlistSource(shortlist_model)
 
     @property
     def model_name(self) -> str:
@@ -81,6 +92,7 @@ class ZeroShotClassifier:
         token: str | None = None,
         hypothesis_template: str | Sequence[str] | None = None,
         trust_remote_code: bool = False,
+        shortlist_model: str | os.PathLike[str] | Shortlister | None = None,
         **backend_options: Any,
     ) -> "ZeroShotClassifier":
         """Load ``model`` (hub id, local folder, or ``None`` for the offline default).
@@ -90,6 +102,9 @@ class ZeroShotClassifier:
         ``max_length``, ``max_batch_tokens``, ``entailment_id``,
         ``contradiction_id`` and ``num_threads``; one a backend does not take
         is an error. ``trust_remote_code`` stays off unless asked for.
+        ``shortlist_model``: the sentence-embedding model that picks the
+        labels of ``shortlist=K`` calls (default: the bundled
+        all-MiniLM-L6-v2), loaded on the first such call.
         """
         source = _hub.resolve(model, hub=hub, revision=revision, cache_dir=cache_dir, token=token)
         if trust_remote_code:
@@ -101,7 +116,7 @@ class ZeroShotClassifier:
                 "(embedding similarity, English only); pass model=... for an NLI model",
                 source.model_id,
             )
-        return cls(loaded, hypothesis_template=hypothesis_template)
+        return cls(loaded, hypothesis_template=hypothesis_template, shortlist_model=shortlist_model)
 
     @overload
     def __call__(self, texts: str, candidate_labels: Labels | None = ..., **kwargs: Any) -> ClassificationResult: ...
@@ -120,6 +135,7 @@ class ZeroShotClassifier:
         explain: bool = False,
         label_descriptions: Mapping[str, str] | None = None,
         refine: bool | None = None,
+        shortlist: int | None = None,
     ) -> ClassificationResult | list[ClassificationResult]:
         """Classify one text (gives one result) or a list (gives a list).
 
@@ -133,7 +149,9 @@ class ZeroShotClassifier:
         name. ``refine``: embedding backends only, single-label only: refine
         each label's vector with the texts of this call it wins (default: the
         backend's setting), so a text's scores depend on the other texts of
-        the call.
+        the call. ``shortlist``: NLI models only: score only each text's K
+        labels an embedding model finds most similar (see
+        :mod:`zeroclass.shortlist`); the rest come last with score 0.0.
         """
         call = self.prepare(
             texts,
@@ -143,6 +161,7 @@ class ZeroShotClassifier:
             explain=explain,
             label_descriptions=label_descriptions,
             refine=refine,
+            shortlist=shortlist,
         )
         unique, inverse = dedupe(call.pairs)
         logits = np.asarray(self.backend.score_pairs(unique))[inverse]
@@ -158,6 +177,7 @@ class ZeroShotClassifier:
         explain: bool = False,
         label_descriptions: Mapping[str, str] | None = None,
         refine: bool | None = None,
+        shortlist: int | None = None,
     ) -> PreparedCall:
         """Validate a call and build its (text, hypothesis) pairs, without scoring.
 
@@ -170,11 +190,16 @@ class ZeroShotClassifier:
         templates = self.templates(hypothesis_template)
         self._check_language(items)
         describe = _describer(label_descriptions, label_sets)
+        ranked = None
+        if (k := check_shortlist(shortlist, self.backend)) is not None:
+            label_sets, ranked = self.shortlister.narrow(items, label_sets, k, describe)
         by_set = {id(labels): ensemble_hypotheses(describe(labels), templates) for labels in label_sets}
         hypotheses = [by_set[id(labels)] for labels in label_sets]
         pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
         refine = self._wants_refine(refine) and not multi_label
-        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single, len(templates), refine)
+        return PreparedCall(
+            items, label_sets, hypotheses, pairs, multi_label, explain, single, len(templates), refine, ranked
+        )
 
     def finish(
         self, call: PreparedCall, logits: np.ndarray
@@ -196,6 +221,8 @@ class ZeroShotClassifier:
             self._result(text, labels, hyps[::k], block, call.multi_label, call.explain)
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
         ]
+        if call.ranked is not None:
+            results = [expand(result, ranked) for result, ranked in zip(results, call.ranked)]
         return results[0] if call.single else results
 
     def templates(self, hypothesis_template: str | Sequence[str] | None = None) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ import pyarrow as pa
 from ..classifier import ZeroShotClassifier
 from ..errors import InputError
 from ..tables import check_readable, count_rows, rechunk, stream_table, table_format
+from ..shortlist import check_shortlist
 from .annotate import ERROR_COLUMN, Task, annotate
 from .manifest import fingerprint, open_job
 from .progress import Progress
@@ -64,6 +65,7 @@ def classify_file(
     multi_label: bool = False,
     hypothesis_template: str | None = None,
     top_k: int | None = None,
+    shortlist: int | None = None,
     engine: str = "local",
     overwrite: bool = False,
     chunk_rows: int = 1000,
@@ -78,7 +80,9 @@ def classify_file(
 
     The output has every input column, in input order, plus
     ``predicted_label``, ``predicted_score``, ``predicted_scores`` (every
-    label, or the ``top_k`` best, with its score) and ``error``. Results are
+    label, or the ``top_k`` best, with its score) and ``error``. With
+    ``shortlist=K`` only each row's K likeliest labels are scored by the NLI
+    model; the others get score 0.0 (see :mod:`zeroclass.shortlist`). Results are
     committed every ``chunk_rows`` rows; after a crash, the same call
     continues where it stopped. ``model`` is a hub id, a local folder, a
     loaded classifier, or ``None`` for the offline default;
@@ -92,7 +96,7 @@ def classify_file(
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     task = Task.make(
         candidate_labels, text_column=text_column, multi_label=multi_label,
-        hypothesis_template=hypothesis_template, top_k=top_k,
+        hypothesis_template=hypothesis_template, top_k=top_k, shortlist=shortlist,
     )
     source, target = check_readable(input), Path(output)
     table_format(target)  # an unknown output suffix fails now, not after the last chunk
@@ -101,6 +105,7 @@ def classify_file(
     # Loaded here even for Ray: bad model options fail before any work, and the
     # manifest records the model actually resolved.
     classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
+    check_shortlist(task.shortlist, classifier.backend)  # an embedding model must fail the job, not every row
     job = {
         **fingerprint(source),
         "model": classifier.model_name,
@@ -109,6 +114,9 @@ def classify_file(
         "multi_label": task.multi_label,
         "hypothesis_template": task.hypothesis_template,
         "top_k": task.top_k,
+        # Only when set, so jobs started before shortlists existed still resume.
+        **({"shortlist": task.shortlist, "shortlist_model": str(model_options.get("shortlist_model"))}
+           if task.shortlist else {}),
     }
     manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
     resumed = manifest.rows

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         multi_label=args.multi_label,
         hypothesis_template=args.hypothesis_template,
         top_k=args.top_k,
+        shortlist=args.shortlist,
         engine=args.engine,
         overwrite=args.overwrite,
         chunk_rows=args.chunk_rows,

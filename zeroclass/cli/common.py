@@ -27,6 +27,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--entailment-id", type=int, help="override the model config's entailment index")
     group.add_argument("--contradiction-id", type=int, help="override the model config's contradiction index")
     group.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model (off by default)")
+    group.add_argument("--shortlist-model", help="sentence-embedding model that picks the labels of --shortlist "
+                       "(and of requests' shortlist when serving); default: the bundled all-MiniLM-L6-v2")
 
 
 def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool = True) -> None:
@@ -35,6 +37,9 @@ def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool =
     )
     parser.add_argument("--multi-label", action="store_true", help="score each label on its own (0..1)")
     parser.add_argument("--template", dest="hypothesis_template", help='hypothesis template with one {}, e.g. "This text is about {}."')
+    parser.add_argument("--shortlist", type=int, metavar="K",
+                        help="NLI models: score only each text's K likeliest labels, chosen by an embedding model; "
+                             "the others are listed with score 0")
 
 
 def load_classifier(args: argparse.Namespace) -> Any:
@@ -44,7 +49,8 @@ def load_classifier(args: argparse.Namespace) -> Any:
     options = {
         name: getattr(args, name)
         for name in (
-            "device", "dtype", "quantize", "compile", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id"
+            "device", "dtype", "quantize", "compile", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id",
+            "shortlist_model",
         )
         if getattr(args, name) is not None
     }

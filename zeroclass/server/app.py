@@ -96,10 +96,12 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
     auth = [Depends(_api_key_check(settings.api_key))] if settings.api_key else []
 
     async def classify_texts(
-        texts: Any, labels: Labels, multi_label: bool, template: str | None, explain: bool
+        texts: Any, labels: Labels, multi_label: bool, template: str | None, explain: bool, shortlist: int | None = None
     ) -> list[ClassificationResult]:
-        call = classifier.prepare(
-            texts, labels, multi_label=multi_label, hypothesis_template=template, explain=explain
+        options = dict(multi_label=multi_label, hypothesis_template=template, explain=explain, shortlist=shortlist)
+        # A shortlist runs the embedding model inside prepare: off the event loop, so other requests keep flowing.
+        call = await asyncio.to_thread(classifier.prepare, texts, labels, **options) if shortlist else classifier.prepare(
+            texts, labels, **options
         )
         check_call(call, settings)
         return await batcher.submit(call)
@@ -140,6 +142,7 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
             body.multi_label,
             body.hypothesis_template,
             body.explain,
+            body.shortlist,
         )
         return JSONResponse({"model": classifier.model_name, "results": results})
 
