@@ -34,20 +34,22 @@ def label_names(n: int) -> list[str]:
     return names[:n]
 
 
-def best_of(repeats: int, fn) -> tuple[float, object]:
-    """Best wall time of ``repeats`` runs, and the last result."""
-    best, result = float("inf"), None
+def interleaved(repeats: int, **runs) -> dict[str, tuple[float, object]]:
+    """Best wall time and last result of each run, alternating them so a busy moment hits both alike."""
+    best: dict[str, tuple[float, object]] = {}
     for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        for name, fn in runs.items():
+            started = time.perf_counter()
+            result = fn()
+            seconds = time.perf_counter() - started
+            best[name] = (min(seconds, best.get(name, (seconds,))[0]), result)
+    return best
 
 
 def measure(classifier, texts: list[str], labels: list[str], k: int, repeats: int) -> dict:
     classifier(texts[:1], labels, shortlist=k)  # label vectors cached, as in any later call
-    full_s, full = best_of(repeats, lambda: classifier(texts, labels))
-    short_s, short = best_of(repeats, lambda: classifier(texts, labels, shortlist=k))
+    runs = interleaved(repeats, full=lambda: classifier(texts, labels), short=lambda: classifier(texts, labels, shortlist=k))
+    (full_s, full), (short_s, short) = runs["full"], runs["short"]
     same_top = sum(s["labels"][0] == f["labels"][0] for s, f in zip(short, full)) / len(texts)
     return {
         "labels": len(labels),
