@@ -98,12 +98,12 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
     async def classify_texts(
         texts: Any, labels: Labels, multi_label: bool, template: str | None, explain: bool, shortlist: int | None = None
     ) -> list[ClassificationResult]:
-        options = dict(multi_label=multi_label, hypothesis_template=template, explain=explain, shortlist=shortlist)
-        # A shortlist runs the embedding model inside prepare: off the event loop, so other requests keep flowing.
-        call = await asyncio.to_thread(classifier.prepare, texts, labels, **options) if shortlist else classifier.prepare(
-            texts, labels, **options
-        )
+        options = dict(multi_label=multi_label, hypothesis_template=template, explain=explain)
+        call = classifier.prepare(texts, labels, **options)
         check_call(call, settings)
+        if shortlist is not None:
+            # Ranking labels runs the embedding model: only once the caps passed, and off the event loop.
+            call = await asyncio.to_thread(classifier.prepare, texts, labels, shortlist=shortlist, **options)
         return await batcher.submit(call)
 
     page = files(__package__).joinpath("static/index.html").read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ def check_call(call: PreparedCall, settings: ServerSettings) -> None:
             raise LimitError(
                 f"text {i} has {len(text)} characters; this server takes at most max_text_chars={settings.max_text_chars}"
             )
-    for i, labels in enumerate(call.ranked or call.label_sets):  # with a shortlist, every label sent counts
+    for i, labels in enumerate(call.label_sets):
         if len(labels) > settings.max_labels:
             raise LimitError(
                 f"{len(labels)} candidate labels for text {i}; this server takes at most max_labels={settings.max_labels}"
