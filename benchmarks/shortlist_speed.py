@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"`{command}`\n\n| model | labels | texts | full NLI texts/s | shortlist={args.k} texts/s | speed-up | top-1 same as full |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['model']} | {r['labels']} | {r['texts']} | {r['full_texts_per_s']:.2f} | "
-              f"{r['shortlist_texts_per_s']:.2f} | {r['speedup']:.1f}x | {r['top1_same_as_full']:.2f} |")
+        print(f"| {r['model']} | {r['labels']} | {r['texts']} | {r['full_texts_per_s']:.3f} | "
+              f"{r['shortlist_texts_per_s']:.3f} | {r['speedup']:.1f}x | {r['top1_same_as_full']:.2f} |")
     return 0
 
 
