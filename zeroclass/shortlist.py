@@ -54,20 +54,19 @@ class LRUCache:
     def get_many(self, keys: Sequence[Hashable], compute: Callable[[list[Hashable]], np.ndarray]) -> np.ndarray:
         """The values of ``keys`` (stacked rows), computing the missing ones in one ``compute`` call."""
         with self._lock:
-            missing = list(dict.fromkeys(k for k in keys if k not in self._data))
-        fresh = dict(zip(missing, compute(missing))) if missing else {}
+            # Values taken now, so another thread's eviction meanwhile cannot lose them.
+            known = {k: self._data[k] for k in dict.fromkeys(keys) if k in self._data}
+        missing = [k for k in dict.fromkeys(keys) if k not in known]
+        known |= dict(zip(missing, compute(missing))) if missing else {}
         with self._lock:
             self.misses += len(missing)
-            self.hits += len(set(keys)) - len(missing)
-            rows = []
-            for key in keys:
-                value = fresh[key] if key in fresh else self._data[key]
-                self._data[key] = value
+            self.hits += len(known) - len(missing)
+            for key in dict.fromkeys(keys):
+                self._data[key] = known[key]
                 self._data.move_to_end(key)
-                rows.append(value)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
-        return np.stack(rows)
+        return np.stack([known[key] for key in keys])
 
     def clear(self) -> None:
         with self._lock:
