@@ -1,6 +1,6 @@
 """Check that the Optimum int8 contender and zeroclass onnx-int8 both run, in Optimum's environment, on a tiny model.
 
-    /work/venv-shortlist/bin/python benchmarks/optimum_check.py   (see RESULTS.md, "Stronger contenders")
+    PYTHONPATH=. /work/venv-shortlist/bin/python benchmarks/optimum_check.py   (see RESULTS.md, "Stronger contenders")
 """
 import sys, tempfile, time
 from pathlib import Path
