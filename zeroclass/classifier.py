@@ -27,6 +27,7 @@ from .hypotheses import check_flag
 from .iterables import as_texts, checked_text, chunks
 from .result import ClassificationResult, ResultList
 from .scoring import label_scores, nli_probabilities, rank
+from .shortlist import Shortlister, ShortlistSource, check_shortlist, expand
 
 __all__ = ["ZeroShotClassifier", "PreparedCall", "pipeline"]
 
@@ -51,6 +52,9 @@ class PreparedCall:
     single: bool
     templates: int = 1
     refine: bool = False
+    #: With ``shortlist=K``: each text's every candidate label, best first by
+    #: the shortlister; ``label_sets`` then holds only the ones to score.
+    ranked: list[list[str]] | None = None
 
 #: Texts classified together per step when the input is streamed (a generator, a torch Dataset).
 STREAM_CHUNK_TEXTS = 32
@@ -66,11 +70,18 @@ class ZeroShotClassifier:
     then call it like transformers' zero-shot pipeline.
     """
 
-    def __init__(self, backend: Backend, *, hypothesis_template: str | Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        hypothesis_template: str | Sequence[str] | None = None,
+        shortlist_model: str | os.PathLike[str] | Shortlister | None = None,
+    ) -> None:
         self.backend = backend
         self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
         #: ``candidate_labels``/``multi_label`` given to :func:`pipeline`, as transformers keeps them for every call.
         self._call_defaults: dict[str, Any] = {}
+        self.shortlister = ShortlistSource(shortlist_model)
 
     @property
     def model_name(self) -> str:
@@ -89,6 +100,7 @@ class ZeroShotClassifier:
         token: str | None = None,
         hypothesis_template: str | Sequence[str] | None = None,
         trust_remote_code: bool = False,
+        shortlist_model: str | os.PathLike[str] | Shortlister | None = None,
         **backend_options: Any,
     ) -> "ZeroShotClassifier":
         """Load ``model`` (hub id, local folder, or ``None`` for the offline default).
@@ -98,6 +110,9 @@ class ZeroShotClassifier:
         ``max_length``, ``max_batch_tokens``, ``entailment_id``,
         ``contradiction_id`` and ``num_threads``; one a backend does not take
         is an error. ``trust_remote_code`` stays off unless asked for.
+        ``shortlist_model``: the sentence-embedding model that picks the
+        labels of ``shortlist=K`` calls (default: the bundled
+        all-MiniLM-L6-v2), loaded on the first such call.
         """
         source = _hub.resolve(model, hub=hub, revision=revision, cache_dir=cache_dir, token=token)
         if trust_remote_code:
@@ -110,7 +125,7 @@ class ZeroShotClassifier:
                 loaded.model_name,
                 getattr(loaded, "routing_note", "English only"),
             )
-        return cls(loaded, hypothesis_template=hypothesis_template)
+        return cls(loaded, hypothesis_template=hypothesis_template, shortlist_model=shortlist_model)
 
     @property
     def task(self) -> str:
@@ -166,6 +181,7 @@ class ZeroShotClassifier:
         explain: bool = False,
         label_descriptions: Mapping[str, str] | None = None,
         refine: bool | None = None,
+        shortlist: int | None = None,
         multi_class: bool | None = None,
         **transformers_options: Any,
     ) -> ClassificationResult | ResultList | Iterator[ClassificationResult]:
@@ -187,7 +203,10 @@ class ZeroShotClassifier:
         name. ``refine``: embedding backends only, single-label only: refine
         each label's vector with the texts of this call it wins (default: the
         backend's setting), so a text's scores depend on the other texts of
-        the call (of its chunk, when streamed). transformers' other keywords
+        the call (of its chunk, when streamed). ``shortlist``: NLI models only:
+        score only each text's K labels an embedding model finds most similar
+        (see :mod:`zeroclass.shortlist`); the rest come last with score 0.0.
+        transformers' other keywords
         (``batch_size``, ``num_workers``, ``truncation``...) are accepted and,
         having no meaning here, ignored with a one-time note saying why.
         """
@@ -207,6 +226,7 @@ class ZeroShotClassifier:
             "explain": explain,
             "label_descriptions": label_descriptions,
             "refine": refine,
+            "shortlist": shortlist,
         }
         if candidate_labels is None:
             candidate_labels = defaults.get("candidate_labels")
@@ -258,6 +278,7 @@ class ZeroShotClassifier:
         explain: bool = False,
         label_descriptions: Mapping[str, str] | None = None,
         refine: bool | None = None,
+        shortlist: int | None = None,
     ) -> PreparedCall:
         """Validate a call and build its (text, hypothesis) pairs, without scoring.
 
@@ -271,6 +292,9 @@ class ZeroShotClassifier:
         per_text = self._text_templates(items, hypothesis_template)
         self._check_language(items)
         describe = _describer(label_descriptions, label_sets)
+        ranked = None
+        if (k := check_shortlist(shortlist, self.backend)) is not None:
+            label_sets, ranked = self.shortlister.narrow(items, label_sets, k, describe)
         by_set: dict[tuple[int, tuple[str, ...]], list[str]] = {}
         hypotheses = []
         for labels, templates in zip(label_sets, per_text):
@@ -280,7 +304,9 @@ class ZeroShotClassifier:
             hypotheses.append(by_set[key])
         pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
         refine = self._wants_refine(refine) and not multi_label
-        return PreparedCall(items, label_sets, hypotheses, pairs, multi_label, explain, single, len(per_text[0]), refine)
+        return PreparedCall(
+            items, label_sets, hypotheses, pairs, multi_label, explain, single, len(per_text[0]), refine, ranked
+        )
 
     def finish(self, call: PreparedCall, logits: np.ndarray) -> ClassificationResult | ResultList:
         """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
@@ -300,6 +326,8 @@ class ZeroShotClassifier:
             self._result(text, labels, hyps[::k], block, call.multi_label, call.explain)
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
         ]
+        if call.ranked is not None:
+            results = [expand(result, ranked) for result, ranked in zip(results, call.ranked)]
         return results[0] if call.single else ResultList(results)
 
     def templates(self, hypothesis_template: str | Sequence[str] | None = None) -> tuple[str, ...]:

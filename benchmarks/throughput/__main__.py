@@ -1,4 +1,11 @@
-"""``python -m benchmarks.throughput``: zeroclass against transformers' pipeline, one process, one table."""
+"""``python -m benchmarks.throughput``: zeroclass against transformers' pipeline, one process, one table.
+
+Competitors: transformers' pipeline in fp32 (the reference) and bf16 (CPU
+default), and, with ``--optimum``, Optimum's ONNX Runtime pipeline with its
+own dynamic int8 quantisation. Each zeroclass row is also compared with the
+competitor of its own precision (``x peer``): bf16 with transformers bf16,
+ONNX int8 with Optimum int8.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +42,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--systems", help="zeroclass contenders: " + ", ".join(ZEROCLASS) + " (default: by device)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for every contender (default: all)")
-    parser.add_argument("--hf-dtypes", default=None, help="transformers precisions (default: float32; cuda: float32,float16)")
+    parser.add_argument("--hf-dtypes", default=None,
+                        help="transformers precisions (default: float32,bfloat16; cuda: float32,float16)")
+    parser.add_argument("--optimum", action="store_true",
+                        help="add Optimum's ONNX Runtime pipeline with its int8 dynamic quantisation (needs optimum[onnxruntime])")
     parser.add_argument("--hf-batch-sizes", default=None, help="transformers batch sizes to try (default: 1,8,32; cuda: 8,32,128)")
     parser.add_argument("--repeats", type=int, default=2, help="interleaved runs per contender, best kept")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results")
@@ -107,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
-    hf_dtypes = (args.hf_dtypes or ("float32,float16" if cuda else "float32")).split(",")
+    hf_dtypes = (args.hf_dtypes or ("float32,float16" if cuda else "float32,bfloat16")).split(",")
     hf_sizes = [int(s) for s in (args.hf_batch_sizes or ("8,32,128" if cuda else "1,8,32")).split(",")]
     systems = (args.systems or DEFAULT_SYSTEMS["cuda" if cuda else "cpu"]).split(",")
     work = Path(tempfile.mkdtemp(prefix="zeroclass-bench-"))
@@ -115,10 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"measuring the matmul ceiling on {args.device}...", file=sys.stderr)
     rates = ceiling.measure(args.device)
     tokenizer = AutoTokenizer.from_pretrained(model.path)
-    hf = {dtype: Transformers(model.path, args.device, dtype) for dtype in hf_dtypes}
+    hf: dict[str, Any] = {f"transformers {dtype}": Transformers(model.path, args.device, dtype) for dtype in hf_dtypes}
+    precision = {f"transformers {dtype}": ZEROCLASS_PRECISION[dtype] for dtype in hf_dtypes}
+    if args.optimum:
+        from .optimum_ort import OptimumInt8
+
+        hf["optimum onnx-int8"], precision["optimum onnx-int8"] = OptimumInt8(model.path, work, args.threads), "int8"
     contenders = [
-        Contender(f"transformers {dtype}", ZEROCLASS_PRECISION[dtype], pipe, is_reference=dtype == "float32", is_competitor=True)
-        for dtype, pipe in hf.items()
+        Contender(name, precision[name], pipe, is_reference=name == "transformers float32", is_competitor=True)
+        for name, pipe in hf.items()
     ] + [c for name in systems if (c := try_contender(name, model.path, args))]
     header = {
         "model": args.model,
@@ -133,15 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.workloads.split(","):
         workload = workloads.build(name, args.pairs, args.seed)
         chosen = {}
-        for dtype, pipe in hf.items():
+        for system, pipe in hf.items():
             pipe.batch_size, probe = pick_batch_size(pipe.with_batch_size, workload, hf_sizes)
-            chosen[f"transformers {dtype}"] = pipe.batch_size
-            print(f"{name}: transformers {dtype} batch sizes {probe} -> {pipe.batch_size}", file=sys.stderr)
+            chosen[system] = pipe.batch_size
+            print(f"{name}: {system} batch sizes {probe} -> {pipe.batch_size}", file=sys.stderr)
         runs = run_workload(contenders, workload, args.repeats)
         lengths, n_distinct = distinct_lengths(tokenizer, workload)
         flops = model.flops(lengths)
         reference = next(runs[c.name]["results"] for c in contenders if c.is_reference)
-        best_competitor = min(runs[c.name]["seconds"] for c in contenders if c.is_competitor)
+        best_competitor = min(runs[c.name]["seconds"] for c in contenders if c.is_competitor and c.name in runs)
+        peers = {c.precision: runs[c.name]["seconds"] for c in contenders if c.is_competitor and c.name in runs}
         for contender in contenders:
             if contender.name not in runs:
                 continue
@@ -162,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                     "pairs_per_s": n_pairs / run["seconds"],
                     "texts_per_s": len(workload.texts) / run["seconds"],
                     "speedup": best_competitor / run["seconds"],
+                    "peer_speedup": peers[contender.precision] / run["seconds"]
+                    if contender.precision in peers and not contender.is_competitor else None,
                     "max_abs_diff": diff,
                     "top1_agreement": agree,
                     "peak_mib": run["peak_mib"],

@@ -11,7 +11,8 @@ COLUMNS = (
     ("system", "system", "{}"),
     ("pairs_per_s", "pairs/s", "{:.1f}"),
     ("texts_per_s", "texts/s", "{:.2f}"),
-    ("speedup", "x transformers", "{:.2f}"),
+    ("speedup", "x best competitor", "{:.2f}"),
+    ("peer_speedup", "x peer", "{:.2f}"),
     ("max_abs_diff", "max abs Δscore", "{:.1e}"),
     ("top1_agreement", "top-1 agree", "{:.1%}"),
     ("peak_mib", "peak MiB", "{:.0f}"),
@@ -25,7 +26,8 @@ def markdown(rows: list[dict[str, Any]], header: dict[str, Any]) -> str:
     ceiling = ", ".join(f"{k} {v / 1e9:,.0f} G/s" for k, v in header["ceiling"].items())
     lines = [
         f"model `{header['model']}` on {header['device']}, {header['threads']} threads; "
-        f"matmul ceiling: {ceiling}; reference: transformers fp32",
+        f"matmul ceiling: {ceiling}; reference: transformers fp32; "
+        "x peer: against the competitor of the same precision",
         "",
         "| " + " | ".join(title for _, title, _ in COLUMNS) + " |",
         "|" + "|".join("---" if key in ("workload", "system") else "---:" for key, _, _ in COLUMNS) + "|",

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..hypotheses import parse_labels, validate_template
+from ..shortlist import check_shortlist
 
 __all__ = ["Task", "annotate", "ERROR_COLUMN", "RESULT_COLUMNS", "SCORES_TYPE"]
 
@@ -33,6 +34,7 @@ class Task:
     multi_label: bool = False
     hypothesis_template: str | None = None
     top_k: int | None = None
+    shortlist: int | None = None
 
     @classmethod
     def make(
@@ -43,12 +45,13 @@ class Task:
         multi_label: bool = False,
         hypothesis_template: str | None = None,
         top_k: int | None = None,
+        shortlist: int | None = None,
     ) -> "Task":
         labels = tuple(parse_labels(candidate_labels))
         if top_k is not None and top_k < 1:
             raise InputError(f"top_k must be at least 1, got {top_k}")
         template = validate_template(hypothesis_template) if hypothesis_template else None
-        return cls(labels, text_column, multi_label, template, top_k)
+        return cls(labels, text_column, multi_label, template, top_k, check_shortlist(shortlist, None))
 
 
 def annotate(classifier: Any, table: pa.Table, task: Task) -> pa.Table:
@@ -117,7 +120,7 @@ def _classify(texts: list[str], classifier: Any, task: Task, errors: list[str | 
     if not texts:
         return []
     labels = list(task.labels)
-    options = {"multi_label": task.multi_label, "hypothesis_template": task.hypothesis_template}
+    options = {"multi_label": task.multi_label, "hypothesis_template": task.hypothesis_template, "shortlist": task.shortlist}
     try:
         return classifier(texts, labels, **options)
     except InputError:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..classifier import ZeroShotClassifier
 from ..errors import InputError
+from ..shortlist import check_shortlist
 from ..tables import Survey, check_readable, rechunk, stream_table, survey_table, table_format
 from .annotate import ERROR_COLUMN, RESULT_COLUMNS, Task, annotate
 from .lock import job_lock
@@ -65,6 +66,7 @@ def classify_file(
     multi_label: bool = False,
     hypothesis_template: str | None = None,
     top_k: int | None = None,
+    shortlist: int | None = None,
     engine: str = "local",
     overwrite: bool = False,
     chunk_rows: int = 1000,
@@ -79,7 +81,9 @@ def classify_file(
 
     The output has every input column, in input order, plus
     ``predicted_label``, ``predicted_score``, ``predicted_scores`` (every
-    label, or the ``top_k`` best, with its score) and ``error``. Results are
+    label, or the ``top_k`` best, with its score) and ``error``. With
+    ``shortlist=K`` only each row's K likeliest labels are scored by the NLI
+    model; the others get score 0.0 (see :mod:`zeroclass.shortlist`). Results are
     committed every ``chunk_rows`` rows; after a crash, the same call
     continues where it stopped. ``model`` is a hub id, a local folder, a
     loaded classifier, or ``None`` for the offline default;
@@ -93,7 +97,7 @@ def classify_file(
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     task = Task.make(
         candidate_labels, text_column=text_column, multi_label=multi_label,
-        hypothesis_template=hypothesis_template, top_k=top_k,
+        hypothesis_template=hypothesis_template, top_k=top_k, shortlist=shortlist,
     )
     source, target = check_readable(input), Path(output)
     table_format(target)  # an unknown output suffix fails now, not after the last chunk
@@ -104,6 +108,7 @@ def classify_file(
     # Loaded here even for Ray: bad model options fail before any work, and the
     # manifest records the model actually resolved.
     classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
+    check_shortlist(task.shortlist, classifier.backend)  # an embedding model must fail the job, not every row
     job = {
         **fingerprint(source),
         "model": classifier.model_name,
@@ -112,6 +117,9 @@ def classify_file(
         "multi_label": task.multi_label,
         "hypothesis_template": task.hypothesis_template,
         "top_k": task.top_k,
+        # Only when set, so jobs started before shortlists existed still resume.
+        **({"shortlist": task.shortlist, "shortlist_model": str(model_options.get("shortlist_model"))}
+           if task.shortlist else {}),
     }
     try:
         with job_lock(target):

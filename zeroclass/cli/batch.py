@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             multi_label=args.multi_label,
             hypothesis_template=templates[0] if len(templates) == 1 else None,
             top_k=args.top_k,
+            shortlist=args.shortlist,
             engine=args.engine,
             overwrite=args.overwrite,
             chunk_rows=args.chunk_rows,

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         multi_label=args.multi_label,
         hypothesis_template=args.hypothesis_template,
         explain=args.explain,
+        shortlist=args.shortlist,
     )
     if args.json:
         for result in results:

@@ -28,6 +28,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--entailment-id", type=non_negative_int, help="override the model config's entailment index")
     group.add_argument("--contradiction-id", type=non_negative_int, help="override the model config's contradiction index")
     group.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model (off by default)")
+    group.add_argument("--shortlist-model", help="sentence-embedding model that picks the labels of --shortlist "
+                       "(and of requests' shortlist when serving); default: the bundled all-MiniLM-L6-v2")
 
 
 def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool = True) -> None:
@@ -39,6 +41,9 @@ def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool =
         "--template", dest="hypothesis_template", action="append",
         help='hypothesis template with one {}, e.g. "This text is about {}."; repeat for an ensemble (scores averaged)',
     )
+    parser.add_argument("--shortlist", type=positive_int, metavar="K",
+                        help="NLI models: score only each text's K likeliest labels, chosen by an embedding model; "
+                             "the others are listed with score 0")
 
 
 def load_classifier(args: argparse.Namespace) -> Any:
@@ -48,7 +53,8 @@ def load_classifier(args: argparse.Namespace) -> Any:
     options = {
         name: getattr(args, name)
         for name in (
-            "device", "dtype", "quantize", "compile", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id"
+            "device", "dtype", "quantize", "compile", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id",
+            "shortlist_model",
         )
         if getattr(args, name) is not None
     }

@@ -124,12 +124,15 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
     auth = [Depends(_api_key_check(settings.api_key))] if settings.api_key else []
 
     async def classify_texts(
-        request: Request, texts: Any, labels: Labels, multi_label: bool, template: str | None, explain: bool
+        request: Request, texts: Any, labels: Labels, multi_label: bool, template: str | None, explain: bool,
+        shortlist: int | None = None,
     ) -> list[ClassificationResult]:
-        call = classifier.prepare(
-            texts, labels, multi_label=multi_label, hypothesis_template=template, explain=explain
-        )
+        options = dict(multi_label=multi_label, hypothesis_template=template, explain=explain)
+        call = classifier.prepare(texts, labels, **options)
         check_call(call, settings)
+        if shortlist is not None:
+            # Ranking labels runs the embedding model: only once the caps passed, and off the event loop.
+            call = await asyncio.to_thread(classifier.prepare, texts, labels, shortlist=shortlist, **options)
         return await _unless_client_leaves(request, batcher.submit(call))
 
     page = files(__package__).joinpath("static/index.html").read_text(encoding="utf-8")
@@ -169,6 +172,7 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
             body.multi_label,
             body.hypothesis_template,
             body.explain,
+            body.shortlist,
         )
         return JSONResponse({"model": model_name, "results": results})
 

@@ -52,6 +52,12 @@ class ClassifyRequest(BaseModel):
         None, description="A sentence with one `{}` where the label goes; default: the model's own."
     )
     explain: bool = Field(False, description="Add each label's hypothesis and NLI probabilities.")
+    shortlist: int | None = Field(
+        None,
+        ge=1,
+        description="NLI models: score only each text's K likeliest labels, picked by an embedding model; "
+        "the others come last with score 0.0 (see `shortlisted`). Default: score every label.",
+    )
 
     @model_validator(mode="after")
     def _one_of_text_or_texts(self) -> "ClassifyRequest":
@@ -62,11 +68,12 @@ class ClassifyRequest(BaseModel):
 
 class Explanation(BaseModel):
     label: str
-    hypothesis: str
+    hypothesis: str | None = Field(description="`null` for a label outside the shortlist.")
     score: float
-    entailment: float
+    entailment: float | None = Field(description="`null` for a label outside the shortlist.")
     neutral: float | None = Field(description="`null` for 2-class NLI models.")
-    contradiction: float
+    contradiction: float | None = Field(description="`null` for a label outside the shortlist.")
+    scored: bool | None = Field(None, description="With `shortlist`: whether the NLI model scored this label.")
 
 
 class Classification(BaseModel):
@@ -78,6 +85,9 @@ class Classification(BaseModel):
         None,
         description="The model that answered this text: with `explain: true`, and always from the offline "
         "default, which answers each text with the model for its language.",
+    )
+    shortlisted: list[str] | None = Field(
+        None, description="Only with `shortlist`: the labels the NLI model scored, best first; the others scored 0."
     )
 
 

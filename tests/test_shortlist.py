@@ -1,0 +1,182 @@
+"""shortlist=K: an embedding model picks each text's K labels, the NLI model scores only those."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from zeroclass import ZeroShotClassifier
+from zeroclass.errors import InputError, UnsupportedLanguageError
+from zeroclass.shortlist import LRUCache, Shortlister
+
+LABELS = ["sports", "finance", "weather", "travel", "technology", "home", "politics", "health", "music", "food"]
+TEXTS = ["the team won the match at home", "the stock market fell and the bank cut its rate", "rain and snow tomorrow"]
+
+
+class CountingBackend:
+    """The tiny NLI backend, recording every pair it is asked to score."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seen: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        self.seen.extend(pairs)
+        return self.inner.score_pairs(pairs)
+
+
+@pytest.fixture(scope="module")
+def shortlister(offline_classifier) -> Shortlister:
+    """The bundled all-MiniLM-L6-v2 as ranker, with a cache of its own so counts are this module's."""
+    return Shortlister(offline_classifier.backend, cache=LRUCache(1000))
+
+
+@pytest.fixture
+def counted(tiny_classifier, shortlister) -> ZeroShotClassifier:
+    return ZeroShotClassifier(CountingBackend(tiny_classifier.backend), shortlist_model=shortlister)
+
+
+def test_shortlist_none_is_exactly_todays_behaviour(tiny_nli_dir, tiny_classifier):
+    fresh = ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), device="cpu")
+    for multi in (False, True):
+        today = tiny_classifier(TEXTS, LABELS, multi_label=multi, explain=True)
+        assert fresh(TEXTS, LABELS, multi_label=multi, explain=True, shortlist=None) == today
+        assert fresh(TEXTS, LABELS, multi_label=multi, explain=True) == today
+    assert fresh.shortlister._loaded is None  # never loaded the embedding model
+
+
+def test_shortlist_of_all_labels_equals_the_full_call(counted, tiny_classifier):
+    full = tiny_classifier(TEXTS, LABELS)
+    got = counted(TEXTS, LABELS, shortlist=len(LABELS))
+    assert len(counted.backend.seen) == len(TEXTS) * len(LABELS)
+    for g, f in zip(got, full):
+        assert g["labels"] == f["labels"]
+        assert g["scores"] == pytest.approx(f["scores"], abs=1e-5)
+        assert g["shortlisted"] == f["labels"]
+
+
+def _check_expanded(result: dict, k: int) -> None:
+    """All labels present once; the K shortlisted come first, the others at 0.0."""
+    assert sorted(result["labels"]) == sorted(LABELS)
+    assert len(result["shortlisted"]) == k
+    assert result["labels"][:k] == result["shortlisted"]
+    assert result["scores"][k:] == [0.0] * (len(LABELS) - k)
+
+
+def test_only_the_shortlist_is_scored_and_softmaxed_over(counted, tiny_classifier, shortlister):
+    k = 3
+    got = counted(TEXTS, LABELS, shortlist=k, explain=True)
+    assert len(counted.backend.seen) == len(TEXTS) * k
+    ranking = shortlister.rank(TEXTS, [LABELS] * len(TEXTS), lambda labels: labels)
+    for text, result, order in zip(TEXTS, got, ranking):
+        _check_expanded(result, k)
+        assert set(result["shortlisted"]) == {LABELS[j] for j in order[:k]}
+        assert sum(result["scores"]) == pytest.approx(1.0)
+        # Same numbers as asking the NLI model about the shortlisted labels alone.
+        alone = tiny_classifier(text, [label for label in LABELS if label in result["shortlisted"]])
+        assert result["scores"][:k] == pytest.approx(alone["scores"], abs=1e-5)
+        assert result["labels"][:k] == alone["labels"]
+        # The unscored ones keep the shortlister's order, and explain marks them.
+        assert result["labels"][k:] == [LABELS[j] for j in order[k:]]
+        marks = [(e["label"], e["scored"], e["entailment"] is None) for e in result["explanation"]]
+        assert marks == [(label, i < k, i >= k) for i, label in enumerate(result["labels"])]
+
+
+def test_multi_label_scores_the_shortlist_and_zeroes_the_rest(counted, tiny_classifier):
+    got = counted(TEXTS, LABELS, shortlist=4, multi_label=True)
+    assert len(counted.backend.seen) == len(TEXTS) * 4
+    for text, result in zip(TEXTS, got):
+        _check_expanded(result, 4)
+        alone = tiny_classifier(text, result["shortlisted"], multi_label=True)
+        expected = dict(zip(alone["labels"], alone["scores"]))
+        assert result["scores"][:4] == pytest.approx([expected[label] for label in result["labels"][:4]], abs=1e-5)
+
+
+def test_label_vectors_are_cached_across_calls(tiny_classifier, offline_classifier):
+    cache = LRUCache(1000)
+    classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=Shortlister(offline_classifier.backend, cache=cache))
+    classifier(TEXTS[:1], LABELS, shortlist=2)
+    templates = len(offline_classifier.backend.default_template)
+    assert (cache.misses, cache.hits, len(cache)) == (len(LABELS) * templates, 0, len(LABELS) * templates)
+    classifier(TEXTS[1:], LABELS, shortlist=2)
+    assert (cache.misses, cache.hits) == (len(LABELS) * templates, len(LABELS) * templates)
+
+
+def test_lru_cache_is_bounded_and_evicts_the_oldest():
+    cache = LRUCache(2)
+    embed = lambda keys: np.array([[float(len(k))] for k in keys])  # noqa: E731
+    cache.get_many(["a", "bb"], embed)
+    cache.get_many(["a"], embed)  # "a" is now the most recent
+    cache.get_many(["ccc"], embed)  # evicts "bb"
+    assert len(cache) == 2 and cache.misses == 3
+    cache.get_many(["bb"], embed)
+    assert cache.misses == 4
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "3"])
+def test_a_bad_shortlist_is_refused(counted, bad):
+    with pytest.raises(InputError, match="shortlist must be"):
+        counted(TEXTS, LABELS, shortlist=bad)
+
+
+def test_shortlist_needs_an_nli_model(offline_classifier):
+    with pytest.raises(InputError, match="shortlist is for NLI models"):
+        offline_classifier(TEXTS, LABELS, shortlist=3)
+
+
+def test_an_english_ranker_refuses_chinese_text(counted):
+    with pytest.raises(UnsupportedLanguageError, match="shortlist model"):
+        counted(["世界那么大，我想去看看"], LABELS, shortlist=3)
+
+
+def test_cli_flag(tiny_nli_dir, capsys):
+    from zeroclass.cli import main
+
+    code = main(["classify", TEXTS[0], "--labels", ",".join(LABELS), "--shortlist", "2", "--json", "-m", str(tiny_nli_dir)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    _check_expanded(result, 2)
+
+
+def test_server_field(tiny_classifier, shortlister):
+    from fastapi.testclient import TestClient
+
+    from zeroclass.server import ServerSettings, create_app
+
+    classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=shortlister)
+    with TestClient(create_app(classifier, ServerSettings(max_labels=len(LABELS) - 1))) as client:
+        body = {"texts": TEXTS, "candidate_labels": LABELS[:-1], "shortlist": 2, "explain": True}
+        response = client.post("/v1/classify", json=body)
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        expected = classifier(TEXTS, LABELS[:-1], shortlist=2, explain=True)
+        assert [r["shortlisted"] for r in results] == [e["shortlisted"] for e in expected]
+        assert all(r["scores"][2:] == [0.0] * (len(LABELS) - 3) for r in results)
+        refused = client.post("/v1/classify", json={**body, "shortlist": 0})
+        assert refused.status_code == 422 and "shortlist" in refused.json()["error"]
+        # The label cap counts every label sent, not only the shortlisted ones.
+        over = client.post("/v1/classify", json={**body, "candidate_labels": LABELS})
+        assert over.status_code == 422 and "max_labels" in over.json()["error"]
+
+
+def test_batch_plumbing(tmp_path, tiny_classifier, shortlister):
+    import pyarrow.parquet as pq
+
+    from zeroclass.batch import classify_file
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS), encoding="utf-8")
+    classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=shortlister)
+    classify_file(source, tmp_path / "out.parquet", LABELS, model=classifier, shortlist=3, progress=False)
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    expected = classifier(TEXTS, LABELS, shortlist=3)
+    for row, want in zip(rows, expected):
+        assert [s["label"] for s in row["predicted_scores"]] == want["labels"]
+        assert [s["score"] for s in row["predicted_scores"]][3:] == [0.0] * (len(LABELS) - 3)

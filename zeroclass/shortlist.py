@@ -1,0 +1,245 @@
+"""Shortlist cascade: an embedding model picks each text's K likeliest labels, NLI scores only those.
+
+An NLI cross-encoder pays one forward pass per (text, label), so 77 banking
+intents cost 77 passes per text. A bi-encoder pays one pass per text plus one
+per label, and label vectors can be kept across calls, so ranking every label
+costs about one pass per text. ``shortlist=K`` uses the bi-encoder to rank all
+candidate labels of each text and sends only the top K to the NLI model.
+
+Nothing is dropped: the labels outside a text's shortlist are reported after
+the scored ones with score 0.0, the result's ``shortlisted`` field lists the
+labels the NLI model scored, and with ``explain`` every entry says whether
+its label was ``scored``. Single-label scores are a softmax over the scored
+labels only, so they sum to 1 over the shortlist.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, UnsupportedLanguageError
+from .hypotheses import ensemble_hypotheses, looks_chinese
+from .result import ClassificationResult
+
+__all__ = ["LRUCache", "Shortlister", "ShortlistSource", "check_shortlist", "expand", "LABEL_VECTORS"]
+
+#: Label-hypothesis vectors kept across calls (all-MiniLM-L6-v2: 1.5 KiB each, so ~100 MiB at most).
+LABEL_CACHE_SIZE = 65536
+
+
+class LRUCache:
+    """A bounded, thread-safe least-recently-used map with hit and miss counts.
+
+    Shared by every shortlister of the process and keyed by (model, label
+    text), so a fixed label set is embedded once, whichever classifier,
+    server request or batch chunk asks for it.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.hits = 0
+        self.misses = 0
+        self._data: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get_many(self, keys: Sequence[Hashable], compute: Callable[[list[Hashable]], np.ndarray]) -> np.ndarray:
+        """The values of ``keys`` (stacked rows), computing the missing ones in one ``compute`` call."""
+        with self._lock:
+            # Values taken now, so another thread's eviction meanwhile cannot lose them.
+            known = {k: self._data[k] for k in dict.fromkeys(keys) if k in self._data}
+        missing = [k for k in dict.fromkeys(keys) if k not in known]
+        known |= dict(zip(missing, compute(missing))) if missing else {}
+        with self._lock:
+            self.misses += len(missing)
+            self.hits += len(known) - len(missing)
+            for key in dict.fromkeys(keys):
+                self._data[key] = known[key]
+                self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+        return np.stack([known[key] for key in keys])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+
+#: The process-wide label-vector cache.
+LABEL_VECTORS = LRUCache(LABEL_CACHE_SIZE)
+
+
+def check_shortlist(shortlist: Any, backend: Any) -> int | None:
+    """``shortlist`` as a number of labels, or ``None``; anything else is an error naming it.
+
+    An embedding backend already scores every label for about the cost of
+    one pass per text, so shortlisting for it is refused rather than done
+    for nothing.
+    """
+    if shortlist is None:
+        return None
+    if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) or shortlist < 1:
+        raise InputError(f"shortlist must be a whole number of labels, at least 1 (or None for all), got {shortlist!r}")
+    from .backends.embedding import EmbeddingBackend
+
+    if isinstance(backend, EmbeddingBackend):
+        raise InputError(
+            f"shortlist is for NLI models; {backend.model_name} is an embedding model, which already scores "
+            "every label in one pass per text: leave shortlist unset, or load an NLI model"
+        )
+    return int(shortlist)
+
+
+class Shortlister:
+    """Ranks each text's candidate labels by embedding similarity.
+
+    ``backend`` is an :class:`~zeroclass.backends.embedding.EmbeddingBackend`;
+    its template ensemble and, with ``refine``, its label-vector refinement
+    over the texts of a call, decide the ranking, so the shortlist's top
+    label is exactly what that model alone would answer.
+    """
+
+    def __init__(self, backend: Any, *, refine: bool = False, cache: LRUCache = LABEL_VECTORS) -> None:
+        self.backend = backend
+        self.refine = refine
+        self.cache = cache
+
+    @property
+    def model_name(self) -> str:
+        return self.backend.model_name
+
+    def label_vectors(self, hypotheses: Sequence[str]) -> np.ndarray:
+        """Embeddings of label hypotheses, through the (model, text)-keyed cache."""
+        name = self.model_name
+        return self.cache.get_many(
+            [(name, h) for h in hypotheses], lambda keys: self.backend.embed([h for _, h in keys])
+        )
+
+    def similarities(self, texts: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+        """``(texts, labels)`` similarity of each text to each label (``labels`` already described)."""
+        templates = _as_tuple(self.backend.default_template)
+        hypotheses = ensemble_hypotheses(labels, templates)
+        if self.refine and len(texts) > 1:
+            per_label = [hypotheses[i : i + len(templates)] for i in range(0, len(hypotheses), len(templates))]
+            return self.backend.refined_logits(list(texts), per_label)[..., 0]
+        vectors = self.label_vectors(hypotheses).reshape(len(labels), len(templates), -1).mean(axis=1)
+        return self.backend.embed(list(texts)) @ vectors.T
+
+    def rank(
+        self, texts: Sequence[str], label_sets: Sequence[Sequence[str]], describe: Callable[[list[str]], list[str]]
+    ) -> list[list[int]]:
+        """For each text, the indices of its labels, most similar first (ties keep the given order)."""
+        self._check_language(texts)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, labels in enumerate(label_sets):
+            groups.setdefault(tuple(labels), []).append(i)
+        ranked: list[list[int]] = [[] for _ in texts]
+        for labels, members in groups.items():
+            sims = self.similarities([texts[i] for i in members], describe(list(labels)))
+            for i, row in zip(members, sims):
+                ranked[i] = np.argsort(-row, kind="stable").tolist()
+        return ranked
+
+    def _check_language(self, texts: Sequence[str]) -> None:
+        """Refuse Chinese text for an English-only ranker: its shortlist would be noise, silently."""
+        languages = getattr(self.backend, "languages", None)
+        if languages is None or "zh" in languages:
+            return
+        for i, text in enumerate(texts):
+            if looks_chinese(text):
+                where = "the text" if len(texts) == 1 else f"text {i}"
+                raise UnsupportedLanguageError(
+                    f"{where} is Chinese, which the shortlist model {self.model_name} cannot read, so it cannot "
+                    "choose the labels to score: pass shortlist_model=... (CLI: --shortlist-model) naming a "
+                    "sentence-embedding model that reads Chinese, or leave shortlist unset"
+                )
+
+
+class ShortlistSource:
+    """Where a classifier's shortlister comes from, loaded on first use.
+
+    ``model`` is a :class:`Shortlister`, a sentence-embedding model (hub id or
+    folder), or ``None`` for the bundled all-MiniLM-L6-v2. Loading waits for
+    the first ``shortlist=K`` call, so classifiers that never shortlist pay
+    nothing.
+    """
+
+    def __init__(self, model: str | os.PathLike[str] | Shortlister | None = None) -> None:
+        self._model = model
+        self._loaded = model if isinstance(model, Shortlister) else None
+        self._lock = threading.Lock()
+
+    def get(self) -> Shortlister:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = _load(self._model)
+            return self._loaded
+
+    def narrow(
+        self,
+        texts: list[str],
+        label_sets: list[list[str]],
+        k: int,
+        describe: Callable[[list[str]], list[str]],
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """(each text's labels to score, in the given order; each text's labels, best first).
+
+        When every text has at most ``k`` labels nothing needs ranking and
+        the embedding model is not even loaded.
+        """
+        if all(len(labels) <= k for labels in label_sets):
+            return label_sets, label_sets
+        order = self.get().rank(texts, label_sets, describe)
+        narrowed = [[labels[j] for j in sorted(idx[:k])] for labels, idx in zip(label_sets, order)]
+        ranked = [[labels[j] for j in idx] for labels, idx in zip(label_sets, order)]
+        return narrowed, ranked
+
+
+def _load(model: str | os.PathLike[str] | None) -> Shortlister:
+    from . import hub
+    from .backends import load_backend
+
+    source = hub.resolve(model)
+    if source.kind != "embedding":
+        raise InputError(
+            f"shortlist_model {source.model_id} is an NLI cross-encoder; the shortlist needs a sentence-embedding "
+            "model (default: the bundled all-MiniLM-L6-v2)"
+        )
+    return Shortlister(load_backend(source, "embedding"))
+
+
+def _as_tuple(template: str | Sequence[str]) -> tuple[str, ...]:
+    return (template,) if isinstance(template, str) else tuple(template)
+
+
+def expand(result: ClassificationResult, ranked: list[str]) -> ClassificationResult:
+    """``result`` (scored over a shortlist) with every other label of ``ranked`` appended at 0.0.
+
+    The appended labels keep the shortlister's order; ``shortlisted`` lists
+    the scored ones, best first, and explanation entries say ``scored``.
+    """
+    scored = list(result["labels"])
+    seen = set(scored)
+    rest = [label for label in ranked if label not in seen]
+    result["labels"] = scored + rest
+    result["scores"] = list(result["scores"]) + [0.0] * len(rest)
+    result["shortlisted"] = scored
+    explanation = result.get("explanation")
+    if explanation is not None:
+        for entry in explanation:
+            entry["scored"] = True
+        explanation.extend(
+            {"label": label, "hypothesis": None, "score": 0.0, "entailment": None, "neutral": None,
+             "contradiction": None, "scored": False}
+            for label in rest
+        )
+    return result
