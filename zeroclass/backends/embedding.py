@@ -70,6 +70,9 @@ class EmbeddingBackend:
     """Cosine similarity between text and hypothesis embeddings, as NLI logits."""
 
     head = _HEAD
+    #: Texts are encoded one by one, not as token-budgeted pairs: the server picks its own batch budget.
+    max_length: int | None = None
+    max_batch_tokens: int | None = None
 
     def __init__(
         self,

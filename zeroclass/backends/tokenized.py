@@ -63,7 +63,7 @@ class TokenizedBackend(ABC):
 
     model_name: str
     head: NLIHead
-    default_template: str
+    default_template: str | tuple[str, ...]
     languages: frozenset[str] | None = None
     #: Batches prepared ahead in a worker thread (0: inline, best when the
     #: model shares the CPU with the host work, as on a CPU backend).
