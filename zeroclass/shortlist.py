@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .backends.base import Embedding
 from .errors import InputError, UnsupportedLanguageError
 from .hypotheses import ensemble_hypotheses, looks_chinese
 from .result import ClassificationResult
@@ -89,9 +90,7 @@ def check_shortlist(shortlist: Any, backend: Any) -> int | None:
         return None
     if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) or shortlist < 1:
         raise InputError(f"shortlist must be a whole number of labels, at least 1 (or None for all), got {shortlist!r}")
-    from .backends.embedding import EmbeddingBackend
-
-    if isinstance(backend, EmbeddingBackend):
+    if isinstance(backend, Embedding):
         raise InputError(
             f"shortlist is for NLI models; {backend.model_name} is an embedding model, which already scores "
             "every label in one pass per text: leave shortlist unset, or load an NLI model"
@@ -151,7 +150,7 @@ class Shortlister:
 
     def _check_language(self, texts: Sequence[str]) -> None:
         """Refuse Chinese text for an English-only ranker: its shortlist would be noise, silently."""
-        languages = getattr(self.backend, "languages", None)
+        languages = self.backend.languages
         if languages is None or "zh" in languages:
             return
         for i, text in enumerate(texts):
