@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..classifier import PreparedCall, ZeroShotClassifier
+from ..errors import ZeroclassError
 from ..result import ClassificationResult
 from .metrics import Metrics
 
@@ -34,11 +35,11 @@ __all__ = ["MicroBatcher", "QueueFullError", "ShuttingDownError", "estimate_toke
 _SPECIAL_TOKENS = 3
 
 
-class QueueFullError(Exception):
-    """Too many requests are already waiting for the model."""
+class QueueFullError(ZeroclassError):
+    """Too many requests are already waiting for the model (the server answers 503)."""
 
 
-class ShuttingDownError(Exception):
+class ShuttingDownError(ZeroclassError):
     """The batcher is draining and takes no new work."""
 
 
