@@ -25,8 +25,6 @@ _BACKENDS = {
     "use": "zeroclass.backends.use:UseBackend",
     "routed": "zeroclass.backends.routed:RoutedBackend",
 }
-#: Backends that score by sentence embeddings, so they can load an embedding model.
-_EMBEDDING = {"embedding", "use", "routed"}
 BACKENDS = tuple(_BACKENDS)
 
 
@@ -49,13 +47,13 @@ def load_backend(source: ModelSource, backend: str | None = None, **options: Any
     silently ignored: ``dtype="bfloat16"`` that did nothing would be a lie.
     """
     name = backend or _default_backend(source)
-    if name not in _EMBEDDING and source.kind == "embedding":
+    cls = _backend_class(name)
+    if source.kind == "embedding" and not cls.loads_embedding_models:
         raise InputError(
             f"{source.model_id} is a sentence-embedding model, not an NLI cross-encoder: use backend='embedding'"
         )
-    cls = _backend_class(name)
     options = {k: v for k, v in options.items() if v is not None}
-    if source.languages is not None and name == "embedding":
+    if source.languages is not None and cls.takes_model_languages:
         options.setdefault("languages", source.languages)
     accepted = _accepted_options(cls)
     unknown = sorted(set(options) - accepted)

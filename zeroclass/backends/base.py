@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -102,6 +102,10 @@ class Backend(Protocol):
     max_length: int | None
     #: Padded tokens the backend scores per batch, the server's default budget; ``None`` to let the server choose.
     max_batch_tokens: int | None
+    #: Whether it loads sentence-embedding models; the loader refuses one for a backend that does not.
+    loads_embedding_models: ClassVar[bool]
+    #: Whether the loader passes it the languages the hub knows the model reads (``languages=``).
+    takes_model_languages: ClassVar[bool]
 
     @property
     def model(self) -> Any:

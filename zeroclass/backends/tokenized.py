@@ -65,6 +65,8 @@ class TokenizedBackend(ABC):
     head: NLIHead
     default_template: str | tuple[str, ...]
     languages: frozenset[str] | None = None
+    loads_embedding_models = False
+    takes_model_languages = False
     #: Batches prepared ahead in a worker thread (0: inline, best when the
     #: model shares the CPU with the host work, as on a CPU backend).
     prefetch: int = 0
