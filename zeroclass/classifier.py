@@ -40,7 +40,7 @@ class PreparedCall:
     """A validated call: its texts, label sets, hypotheses and flattened pairs.
 
     ``hypotheses[i]`` holds every hypothesis of text ``i``: with a template
-    ensemble, ``templates`` per label, label-major (see
+    ensemble, ``template_count`` per label, label-major (see
     :func:`zeroclass.hypotheses.ensemble_hypotheses`).
     """
 
@@ -51,7 +51,7 @@ class PreparedCall:
     multi_label: bool
     explain: bool
     single: bool
-    templates: int = 1
+    template_count: int = 1
     refine: bool = False
     #: With ``shortlist=K``: each text's every candidate label, best first by
     #: the shortlister; ``label_sets`` then holds only the ones to score.
@@ -358,7 +358,7 @@ class ZeroShotClassifier:
         """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
         if len(logits) != len(call.pairs):
             raise ValueError(f"got {len(logits)} rows of logits for {len(call.pairs)} pairs")
-        k = call.templates
+        k = call.template_count
         blocks: list[np.ndarray] = []
         start = 0
         for labels in call.label_sets:
@@ -388,7 +388,7 @@ class ZeroShotClassifier:
         """Each text's templates: the given ones, else the model's, in the text's language for a routed model.
 
         A routed backend (the offline default) keeps as many templates for
-        every language, so the pairs of a call stay ``templates`` per label.
+        every language, so the pairs of a call stay ``template_count`` per label.
         """
         templates = self.templates(hypothesis_template)
         if not isinstance(self.backend, Routing) or hypothesis_template or self.hypothesis_template:
@@ -414,7 +414,7 @@ class ZeroShotClassifier:
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, hyps in enumerate(call.hypotheses):
             groups.setdefault(tuple(hyps), []).append(i)
-        k = call.templates
+        k = call.template_count
         for hyps, members in groups.items():
             if len(members) < 2:
                 continue
