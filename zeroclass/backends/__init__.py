@@ -26,6 +26,8 @@ _BACKENDS = {
     "routed": "zeroclass.backends.routed:RoutedBackend",
 }
 BACKENDS = tuple(_BACKENDS)
+#: The pyproject extra that installs a backend's optional dependency; the others need only zeroclass's own.
+_EXTRAS = {"onnx": "onnx"}
 
 
 def _backend_class(name: str) -> Any:
@@ -36,7 +38,9 @@ def _backend_class(name: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InputError(f"backend {name!r} needs an optional dependency ({exc.name}): pip install 'zeroclass[{name}]'") from exc
+        extra = _EXTRAS.get(name)
+        fix = f"pip install 'zeroclass[{extra}]'" if extra else "reinstall zeroclass, which depends on it"
+        raise InputError(f"backend {name!r} needs {exc.name}, which is not installed: {fix}") from exc
     return getattr(module, class_name)
 
 

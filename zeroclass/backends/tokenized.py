@@ -3,7 +3,8 @@
 Tokenise every pair once (premise truncated, never the hypothesis), sort by
 length, cut into batches by a token budget, pad each batch only to its own
 longest pair, run the model, and put the logits back in input order. The
-subclasses only say how to run one padded batch.
+subclasses say how to run one padded batch (``run_batch``), and may split it
+into ``stage``/``launch``/``fetch`` to overlap host work with the device.
 
 For fast devices the same loop becomes a pipeline: pairs are tokenised in
 chunks, and a worker thread tokenises, pads and stages (e.g. pins) batches
