@@ -13,9 +13,9 @@ from typing import Any
 
 from ..errors import InputError
 from ..hub import ModelSource
-from .base import Backend, NLIHead, Pair, resolve_nli_head
+from .base import Backend, Embedding, NLIHead, Pair, Refining, Routing, resolve_nli_head
 
-__all__ = ["Backend", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "BACKENDS"]
+__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "BACKENDS"]
 
 # name -> "module:class"; imported only when used, so `import zeroclass` stays light.
 _BACKENDS = {
