@@ -196,3 +196,40 @@ def test_hypothesis_never_truncated(tiny_classifier):
     assert ids[-len(hypothesis_ids) - 1 : -1] == hypothesis_ids
     with pytest.raises(InputError, match="too long for max_length"):
         tiny_classifier("text", ["label " * 200])
+
+
+# -- the classifier owns scoring (issue 12) -------------------------------------
+
+
+def test_score_scores_each_distinct_pair_once_and_scatters_back(tiny_classifier):
+    pairs = [("a cat sat", "This example is animals."), ("stocks fell", "This example is finance.")] * 3
+    seen: list[tuple[int, int]] = []
+    logits = tiny_classifier.score(pairs, progress=lambda scored, total: seen.append((scored, total)))
+    assert logits.shape == (6, 3)
+    assert seen == [(2, 2)]  # one backend call, for the two distinct pairs
+    np.testing.assert_allclose(logits[0::2], np.broadcast_to(logits[0], (3, 3)), atol=0)
+    np.testing.assert_allclose(logits[:2], tiny_classifier.backend.score_pairs(pairs[:2]), atol=1e-5)
+
+
+def test_score_in_chunks_reports_progress_and_agrees(tiny_classifier):
+    pairs = [(f"text number {i}", f"This example is label {i % 4}.") for i in range(10)]
+    seen: list[tuple[int, int]] = []
+    chunked = tiny_classifier.score(pairs, progress=lambda scored, total: seen.append((scored, total)), chunk_pairs=4)
+    assert seen == [(4, 10), (8, 10), (10, 10)]
+    np.testing.assert_allclose(chunked, tiny_classifier.score(pairs), atol=1e-5)
+
+
+def test_classifier_reports_what_callers_need(tiny_classifier, offline_classifier):
+    from zeroclass.backends import Embedding, Refining, Routing
+
+    assert tiny_classifier.max_length == tiny_classifier.backend.max_length > 0
+    assert tiny_classifier.max_batch_tokens == tiny_classifier.backend.max_batch_tokens > 0
+    assert tiny_classifier.backend_class == "TorchNLIBackend"
+    assert offline_classifier.max_length is None and offline_classifier.max_batch_tokens is None
+    routed = offline_classifier.backend
+    assert isinstance(routed, Refining) and isinstance(routed, Routing) and not isinstance(routed, Embedding)
+    assert isinstance(routed.fallback, Embedding) and isinstance(routed.fallback, Refining)
+    assert not isinstance(tiny_classifier.backend, (Refining, Embedding, Routing))
+    assert tiny_classifier.check_shortlist(3) == 3
+    with pytest.raises(InputError, match="shortlist is for NLI models"):
+        offline_classifier.check_shortlist(3)

@@ -9,7 +9,6 @@ from zeroclass.hypotheses import (
     ensemble_hypotheses,
     labels_per_text,
     looks_chinese,
-    make_hypotheses,
     normalize_texts,
     parse_labels,
     validate_template,
@@ -33,7 +32,7 @@ def test_one_shared_label_list_or_one_per_text():
 def test_templates():
     assert validate_template("This example is {}.") == "This example is {}."
     assert validate_template("{0}") == "{0}"
-    assert make_hypotheses(["体育"], "这是一条关于{}的文本。") == ["这是一条关于体育的文本。"]
+    assert ensemble_hypotheses(["体育"], ["这是一条关于{}的文本。"]) == ["这是一条关于体育的文本。"]
     for bad in ("none", "{}{}", "{x}", "{"):
         with pytest.raises(InputError):
             validate_template(bad)
@@ -59,8 +58,8 @@ def test_template_placeholder_must_be_bare(template):
 
 def test_hypotheses_are_built_without_str_format_and_capped_before_building():
     # Escaped braces stay literal; the label is put in, never formatted (a label with braces is just text).
-    assert make_hypotheses(["{0.__class__}"], "x {{}} {} y") == ["x {} {0.__class__} y"]
-    assert make_hypotheses(["a"], "{0}") == ["a"]
+    assert ensemble_hypotheses(["{0.__class__}"], ["x {{}} {} y"]) == ["x {} {0.__class__} y"]
+    assert ensemble_hypotheses(["a"], ["{0}"]) == ["a"]
     with pytest.raises(InputError, match=f"over MAX_TEMPLATE_CHARS={MAX_TEMPLATE_CHARS}"):
         validate_template("{}" + "x" * MAX_TEMPLATE_CHARS)
     long_description = "d" * MAX_HYPOTHESIS_CHARS  # a label description is not a label: only the hypothesis cap applies

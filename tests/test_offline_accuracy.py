@@ -29,7 +29,7 @@ def test_one_template_in_a_list_is_the_same_as_the_template(tiny_classifier):
     plain = tiny_classifier(texts, LABELS)
     listed = tiny_classifier(texts, LABELS, hypothesis_template=["This example is {}."])
     assert listed == plain
-    assert tiny_classifier.prepare(texts, LABELS).templates == 1
+    assert tiny_classifier.prepare(texts, LABELS).template_count == 1
 
 
 def test_ensemble_pairs_are_label_major_and_explain_shows_the_first_template(tiny_classifier):

@@ -33,9 +33,15 @@ class CountingBackend:
 
 
 @pytest.fixture(scope="module")
-def shortlister(offline_classifier) -> Shortlister:
+def minilm(offline_classifier) -> Any:
+    """The bundled all-MiniLM-L6-v2 alone (the offline default routes English to it): the default ranker."""
+    return offline_classifier.backend.fallback
+
+
+@pytest.fixture(scope="module")
+def shortlister(minilm) -> Shortlister:
     """The bundled all-MiniLM-L6-v2 as ranker, with a cache of its own so counts are this module's."""
-    return Shortlister(offline_classifier.backend, cache=LRUCache(1000))
+    return Shortlister(minilm, cache=LRUCache(1000))
 
 
 @pytest.fixture
@@ -99,11 +105,11 @@ def test_multi_label_scores_the_shortlist_and_zeroes_the_rest(counted, tiny_clas
         assert result["scores"][:4] == pytest.approx([expected[label] for label in result["labels"][:4]], abs=1e-5)
 
 
-def test_label_vectors_are_cached_across_calls(tiny_classifier, offline_classifier):
+def test_label_vectors_are_cached_across_calls(tiny_classifier, minilm):
     cache = LRUCache(1000)
-    classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=Shortlister(offline_classifier.backend, cache=cache))
+    classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=Shortlister(minilm, cache=cache))
     classifier(TEXTS[:1], LABELS, shortlist=2)
-    templates = len(offline_classifier.backend.default_template)
+    templates = len(minilm.default_template)
     assert (cache.misses, cache.hits, len(cache)) == (len(LABELS) * templates, 0, len(LABELS) * templates)
     classifier(TEXTS[1:], LABELS, shortlist=2)
     assert (cache.misses, cache.hits) == (len(LABELS) * templates, len(LABELS) * templates)

@@ -204,7 +204,8 @@ def test_the_embedding_backend_exposes_its_sentence_transformer(offline_classifi
     assert isinstance(offline_classifier.model, SentenceTransformer)
     assert offline_classifier.tokenizer is offline_classifier.model.tokenizer
     assert offline_classifier.device == torch.device("cpu")
-    assert "backend='embedding'" in repr(offline_classifier) and "dtype='float32'" in repr(offline_classifier)
+    # The offline default routes by language; its English model is the SentenceTransformer it exposes.
+    assert "backend='routed'" in repr(offline_classifier) and "dtype='float32'" in repr(offline_classifier)
 
 
 def test_not_texts_are_refused_naming_the_type(tiny_classifier):

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
 from . import hub as _hub
 from .backends import Backend, load_backend
+from .backends.base import Pair, Refining, Routing
 from .batching import dedupe
 from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, note_once, unknown_keyword
 from .errors import InputError, InputTypeError, UnsupportedLanguageError
@@ -39,7 +40,7 @@ class PreparedCall:
     """A validated call: its texts, label sets, hypotheses and flattened pairs.
 
     ``hypotheses[i]`` holds every hypothesis of text ``i``: with a template
-    ensemble, ``templates`` per label, label-major (see
+    ensemble, ``template_count`` per label, label-major (see
     :func:`zeroclass.hypotheses.ensemble_hypotheses`).
     """
 
@@ -50,7 +51,7 @@ class PreparedCall:
     multi_label: bool
     explain: bool
     single: bool
-    templates: int = 1
+    template_count: int = 1
     refine: bool = False
     #: With ``shortlist=K``: each text's every candidate label, best first by
     #: the shortlister; ``label_sets`` then holds only the ones to score.
@@ -77,6 +78,9 @@ class ZeroShotClassifier:
         hypothesis_template: str | Sequence[str] | None = None,
         shortlist_model: str | os.PathLike[str] | Shortlister | None = None,
     ) -> None:
+        #: The scoring backend. Callers go through the classifier (``score``,
+        #: ``max_batch_tokens``...); only code that builds a new backend from
+        #: this one (``zeroclass.adaptation``) reads it.
         self.backend = backend
         self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
         #: ``candidate_labels``/``multi_label`` given to :func:`pipeline`, as transformers keeps them for every call.
@@ -123,7 +127,7 @@ class ZeroShotClassifier:
                 "zeroclass: no model given, answering with the offline default %s "
                 "(embedding similarity; %s); pass model=... for an NLI model",
                 loaded.model_name,
-                getattr(loaded, "routing_note", "English only"),
+                loaded.routing_note if isinstance(loaded, Routing) else "English only",
             )
         return cls(loaded, hypothesis_template=hypothesis_template, shortlist_model=shortlist_model)
 
@@ -136,6 +140,25 @@ class ZeroShotClassifier:
     def model(self) -> Any:
         """The backend's model: a torch module, an ONNX Runtime session or a SentenceTransformer."""
         return self.backend.model
+
+    @property
+    def max_length(self) -> int | None:
+        """Tokens a (text, hypothesis) pair is cut to; ``None`` for a model that does not score token pairs."""
+        return self.backend.max_length
+
+    @property
+    def max_batch_tokens(self) -> int | None:
+        """The model's own padded-token budget per batch; ``None`` when it has none (the caller picks one)."""
+        return self.backend.max_batch_tokens
+
+    @property
+    def backend_class(self) -> str:
+        """The backend's class name (``"TorchNLIBackend"``...), as evaluation reports record it."""
+        return type(self.backend).__name__
+
+    def check_shortlist(self, shortlist: Any) -> int | None:
+        """``shortlist`` as a number of labels for this model, or ``None``; an error when it cannot apply."""
+        return check_shortlist(shortlist, self.backend)
 
     @property
     def tokenizer(self) -> Any:
@@ -238,9 +261,32 @@ class ZeroShotClassifier:
     def _classify(self, texts: str | list[Any], candidate_labels: Labels | None, options: dict[str, Any]) -> Any:
         """One call's results: prepare, score the distinct pairs, finish."""
         call = self.prepare(texts, candidate_labels, **options)
-        unique, inverse = dedupe(call.pairs)
-        logits = np.asarray(self.backend.score_pairs(unique))[inverse]
-        return self.finish(call, logits)
+        return self.finish(call, self.score(call.pairs))
+
+    def score(
+        self,
+        pairs: Sequence[Pair],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        chunk_pairs: int | None = None,
+    ) -> np.ndarray:
+        """Logits of each (text, hypothesis) pair, one row per pair; each distinct pair is scored once.
+
+        This is the one place the backend scores: a call, a server batch of
+        many requests and an evaluation all come through here.
+        ``progress(scored, total)`` is told after each backend call how many
+        distinct pairs are done. ``chunk_pairs`` scores the distinct pairs
+        that many at a time (so progress moves); by default all go to the
+        backend at once, which batches them best.
+        """
+        unique, inverse = dedupe(pairs)
+        step = chunk_pairs or max(len(unique), 1)
+        parts = []
+        for start in range(0, max(len(unique), 1), step):
+            parts.append(np.asarray(self.backend.score_pairs(unique[start : start + step])))
+            if progress is not None:
+                progress(min(start + step, len(unique)), len(unique))
+        return (parts[0] if len(parts) == 1 else np.concatenate(parts))[inverse]
 
     def _stream(
         self, items: Iterator[Any], candidate_labels: Labels | None, options: dict[str, Any]
@@ -293,7 +339,7 @@ class ZeroShotClassifier:
         self._check_language(items)
         describe = _describer(label_descriptions, label_sets)
         ranked = None
-        if (k := check_shortlist(shortlist, self.backend)) is not None:
+        if (k := self.check_shortlist(shortlist)) is not None:
             label_sets, ranked = self.shortlister.narrow(items, label_sets, k, describe)
         by_set: dict[tuple[int, tuple[str, ...]], list[str]] = {}
         hypotheses = []
@@ -312,7 +358,7 @@ class ZeroShotClassifier:
         """Results of a prepared call from the logits of its pairs (same order as ``call.pairs``)."""
         if len(logits) != len(call.pairs):
             raise ValueError(f"got {len(logits)} rows of logits for {len(call.pairs)} pairs")
-        k = call.templates
+        k = call.template_count
         blocks: list[np.ndarray] = []
         start = 0
         for labels in call.label_sets:
@@ -322,8 +368,10 @@ class ZeroShotClassifier:
             blocks.append(block if k == 1 else block.reshape(len(labels), k, -1).mean(axis=1))
         if call.refine:
             blocks = self._refined(call, blocks)
+        # A routed model answers each text with one of several models: results always say which.
+        model_for = self.backend.model_for if isinstance(self.backend, Routing) else None
         results = [
-            self._result(text, labels, hyps[::k], block, call.multi_label, call.explain)
+            self._result(text, labels, hyps[::k], block, call.multi_label, call.explain, model_for)
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
         ]
         if call.ranked is not None:
@@ -340,22 +388,21 @@ class ZeroShotClassifier:
         """Each text's templates: the given ones, else the model's, in the text's language for a routed model.
 
         A routed backend (the offline default) keeps as many templates for
-        every language, so the pairs of a call stay ``templates`` per label.
+        every language, so the pairs of a call stay ``template_count`` per label.
         """
         templates = self.templates(hypothesis_template)
-        per_language = getattr(self.backend, "templates_for", None)
-        if per_language is None or hypothesis_template or self.hypothesis_template:
+        if not isinstance(self.backend, Routing) or hypothesis_template or self.hypothesis_template:
             return [templates] * len(texts)
-        return [validate_templates(per_language(text)) for text in texts]
+        return [validate_templates(self.backend.templates_for(text)) for text in texts]
 
     def _wants_refine(self, refine: bool | None) -> bool:
-        supported = hasattr(self.backend, "refined_logits")
+        supported = isinstance(self.backend, Refining)
         if refine and not supported:
             raise InputError(
                 f"refine=True needs an embedding backend; {self.model_name} is scored by NLI pairs, "
                 "which have no label vectors to refine"
             )
-        return bool(supported and (getattr(self.backend, "refine", False) if refine is None else refine))
+        return bool(supported and (self.backend.refine if refine is None else refine))
 
     def _refined(self, call: PreparedCall, blocks: list[np.ndarray]) -> list[np.ndarray]:
         """Replace the logits of every label set shared by two or more texts with refined ones.
@@ -363,15 +410,16 @@ class ZeroShotClassifier:
         A lone text would only pull its own best label towards itself, which
         changes its scores but never its answer, so it is left as it is.
         """
+        backend = cast(Refining, self.backend)  # prepare() sets call.refine only for one
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, hyps in enumerate(call.hypotheses):
             groups.setdefault(tuple(hyps), []).append(i)
-        k = call.templates
+        k = call.template_count
         for hyps, members in groups.items():
             if len(members) < 2:
                 continue
             per_label = [list(hyps[j : j + k]) for j in range(0, len(hyps), k)]
-            refined = self.backend.refined_logits([call.texts[i] for i in members], per_label)  # type: ignore[attr-defined]
+            refined = backend.refined_logits([call.texts[i] for i in members], per_label)
             for i, block in zip(members, refined):
                 blocks[i] = block
         return blocks
@@ -384,6 +432,7 @@ class ZeroShotClassifier:
         logits: np.ndarray,
         multi_label: bool,
         explain: bool,
+        model_for: Callable[[str], str] | None = None,
     ) -> ClassificationResult:
         head = self.backend.head
         scores = label_scores(
@@ -395,9 +444,7 @@ class ZeroShotClassifier:
             labels=[labels[i] for i in order],
             scores=[float(scores[i]) for i in order],
         )
-        model_for = getattr(self.backend, "model_for", None)
         if explain or model_for is not None:
-            # A routed model answers each text with one of several models: always say which.
             result["model"] = model_for(text) if model_for is not None else self.model_name
         if explain:
             probs = nli_probabilities(logits)

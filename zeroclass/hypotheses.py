@@ -31,17 +31,12 @@ __all__ = [
     "labels_per_text",
     "validate_template",
     "validate_templates",
-    "make_hypotheses",
     "ensemble_hypotheses",
     "looks_chinese",
-    "CHINESE_TEMPLATE",
 ]
 
 #: One label set (list, or one string split on commas), or one list per text.
 Labels = Union[str, Sequence[str], Sequence[Sequence[str]]]
-
-#: The template the Chinese reference example uses ("This is a text about {}.").
-CHINESE_TEMPLATE = "这是一条关于{}的文本。"
 
 # Both the ASCII comma and the full-width Chinese comma separate labels.
 _LABEL_SPLIT = re.compile(r"[,，]")
@@ -300,17 +295,12 @@ def ensemble_hypotheses(labels: Sequence[str], templates: Sequence[str]) -> list
     return [before + label + after for label in labels for before, after in parts]
 
 
-def make_hypotheses(labels: Sequence[str], template: str) -> list[str]:
-    """The hypothesis sentence of each label."""
-    return ensemble_hypotheses(labels, [template])
-
-
 def looks_chinese(text: str) -> bool:
     """True when most letters of ``text`` are CJK ideographs.
 
-    Used to pick a Chinese default template and to warn when an English-only
-    model is given Chinese text; a few Chinese words inside English prose do
-    not count.
+    Used to refuse Chinese text for a model (or shortlist model) known not to
+    read it, whose scores would be noise; a few Chinese words inside English
+    prose do not count.
     """
     letters = _LETTER.findall(text)
     if not letters:

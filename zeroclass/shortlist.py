@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .backends.base import Refining
 from .errors import InputError, UnsupportedLanguageError
 from .hypotheses import ensemble_hypotheses, looks_chinese
 from .result import ClassificationResult
@@ -81,17 +82,16 @@ LABEL_VECTORS = LRUCache(LABEL_CACHE_SIZE)
 def check_shortlist(shortlist: Any, backend: Any) -> int | None:
     """``shortlist`` as a number of labels, or ``None``; anything else is an error naming it.
 
-    An embedding backend already scores every label for about the cost of
-    one pass per text, so shortlisting for it is refused rather than done
+    A backend that scores by label vectors (an embedding model, or the
+    routed offline default) already scores every label for about the cost
+    of one pass per text, so shortlisting for it is refused rather than done
     for nothing.
     """
     if shortlist is None:
         return None
     if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) or shortlist < 1:
         raise InputError(f"shortlist must be a whole number of labels, at least 1 (or None for all), got {shortlist!r}")
-    from .backends.embedding import EmbeddingBackend
-
-    if isinstance(backend, EmbeddingBackend):
+    if isinstance(backend, Refining):
         raise InputError(
             f"shortlist is for NLI models; {backend.model_name} is an embedding model, which already scores "
             "every label in one pass per text: leave shortlist unset, or load an NLI model"
@@ -151,7 +151,7 @@ class Shortlister:
 
     def _check_language(self, texts: Sequence[str]) -> None:
         """Refuse Chinese text for an English-only ranker: its shortlist would be noise, silently."""
-        languages = getattr(self.backend, "languages", None)
+        languages = self.backend.languages
         if languages is None or "zh" in languages:
             return
         for i, text in enumerate(texts):

@@ -19,6 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..backends.base import Embedding
 from ..classifier import ZeroShotClassifier
 from ..errors import InputError
 from ..hypotheses import validate_templates
@@ -65,7 +66,7 @@ def _tuned_backend(backend: Any, texts: Sequence[str]) -> Any:
 def _method(backend: Any, method: str) -> str:
     if method not in METHODS:
         raise InputError(f"unknown adapt method {method!r}: use one of {', '.join(METHODS)}")
-    embedding = hasattr(backend, "hypothesis_vectors")
+    embedding = isinstance(backend, Embedding)
     if method == "auto":
         return "prototypes" if embedding else "nli"
     if embedding != (method != "nli"):
@@ -118,7 +119,8 @@ def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ..
         from .prototypes import PrototypeBackend, build_prototypes
 
         built, details = build_prototypes(backend, examples, templates, seed=options["seed"])
-        return PrototypeBackend.from_backend(backend, {**getattr(backend, "prototypes", {}), **built}), details
+        known = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
+        return PrototypeBackend.from_backend(backend, {**known, **built}), details
     if method == "contrastive":
         from .contrastive import finetune_contrastive
 

@@ -88,12 +88,14 @@ def finetune_nli(
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    if not hasattr(backend, "tokenizer") or not hasattr(backend.model, "parameters"):
+    from ..backends.nli_torch import TorchNLIBackend
+
+    if not isinstance(backend, TorchNLIBackend):
         raise InputError(f"NLI fine-tuning needs the torch backend; {type(backend).__name__} cannot be trained (load with backend='torch')")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train, heldout = examples.split(HELDOUT_FRACTION, seed)
-    model = copy.deepcopy(getattr(backend.model, "_orig_mod", backend.model)).float()
+    model = copy.deepcopy(backend.plain_model).float()
     adapted = copy.copy(backend)
     adapted.model = model
     per_epoch = [entailment_pairs(train, templates, rng) for _ in range(epochs)]

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import Embedding
 from ..errors import ModelConfigError
 
 __all__ = ["ADAPTER_FILE", "PROTOTYPES_FILE", "save_adapted", "apply_adapter", "read_adapter"]
@@ -46,11 +47,11 @@ def apply_adapter(path: Path, backend: Any) -> Any:
     if config is None:
         return backend
     templates = tuple(config["templates"])
-    if config.get("languages") and getattr(backend, "languages", None) is None:
+    if config.get("languages") and backend.languages is None:
         backend.languages = frozenset(config["languages"])
     hypotheses = config.get("prototype_hypotheses") or []
     if hypotheses:
-        if not hasattr(backend, "hypothesis_vectors"):
+        if not isinstance(backend, Embedding):
             raise ModelConfigError(f"{path} holds label prototypes for an embedding model; load it with backend='embedding'")
         from safetensors.numpy import load_file
 
@@ -68,12 +69,14 @@ def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path
     """Write ``backend``'s model, the marker, the prototypes (if any) and the card into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    prototypes = getattr(backend, "prototypes", None) or {}
-    if hasattr(backend, "tokenizer"):
-        getattr(backend.model, "_orig_mod", backend.model).save_pretrained(folder)
-        backend.tokenizer.save_pretrained(folder)
+    from .prototypes import PrototypeBackend
+
+    prototypes = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
+    if isinstance(backend, Embedding):
+        backend.model.save(str(folder))  # a SentenceTransformer: its own folder layout, tokenizer included
     else:
-        backend.model.save(str(folder))
+        backend.plain_model.save_pretrained(folder)  # NLI adaptation always gives a TorchNLIBackend
+        backend.tokenizer.save_pretrained(folder)
     if prototypes:
         import numpy as np
         from safetensors.numpy import save_file

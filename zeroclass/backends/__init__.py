@@ -13,9 +13,9 @@ from typing import Any
 
 from ..errors import InputError
 from ..hub import ModelSource
-from .base import Backend, NLIHead, Pair, resolve_nli_head
+from .base import Backend, Embedding, NLIHead, Pair, Refining, Routing, resolve_nli_head
 
-__all__ = ["Backend", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "BACKENDS"]
+__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "BACKENDS"]
 
 # name -> "module:class"; imported only when used, so `import zeroclass` stays light.
 _BACKENDS = {
@@ -25,9 +25,9 @@ _BACKENDS = {
     "use": "zeroclass.backends.use:UseBackend",
     "routed": "zeroclass.backends.routed:RoutedBackend",
 }
-#: Backends that score by sentence embeddings, so they can load an embedding model.
-_EMBEDDING = {"embedding", "use", "routed"}
 BACKENDS = tuple(_BACKENDS)
+#: The pyproject extra that installs a backend's optional dependency; the others need only zeroclass's own.
+_EXTRAS = {"onnx": "onnx"}
 
 
 def _backend_class(name: str) -> Any:
@@ -38,7 +38,9 @@ def _backend_class(name: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InputError(f"backend {name!r} needs an optional dependency ({exc.name}): pip install 'zeroclass[{name}]'") from exc
+        extra = _EXTRAS.get(name)
+        fix = f"pip install 'zeroclass[{extra}]'" if extra else "reinstall zeroclass, which depends on it"
+        raise InputError(f"backend {name!r} needs {exc.name}, which is not installed: {fix}") from exc
     return getattr(module, class_name)
 
 
@@ -49,13 +51,13 @@ def load_backend(source: ModelSource, backend: str | None = None, **options: Any
     silently ignored: ``dtype="bfloat16"`` that did nothing would be a lie.
     """
     name = backend or _default_backend(source)
-    if name not in _EMBEDDING and source.kind == "embedding":
+    cls = _backend_class(name)
+    if source.kind == "embedding" and not cls.loads_embedding_models:
         raise InputError(
             f"{source.model_id} is a sentence-embedding model, not an NLI cross-encoder: use backend='embedding'"
         )
-    cls = _backend_class(name)
     options = {k: v for k, v in options.items() if v is not None}
-    if source.languages is not None and name == "embedding":
+    if source.languages is not None and cls.takes_model_languages:
         options.setdefault("languages", source.languages)
     accepted = _accepted_options(cls)
     unknown = sorted(set(options) - accepted)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import ModelConfigError
 
-__all__ = ["Backend", "NLIHead", "resolve_nli_head", "Pair"]
+__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "resolve_nli_head", "Pair"]
 
 #: A (premise, hypothesis) pair: the text, and one label's hypothesis sentence.
 Pair = tuple[str, str]
@@ -93,10 +93,19 @@ class Backend(Protocol):
     #: What answered, as reported in results and notices (hub id or path).
     model_name: str
     head: NLIHead
-    #: Template used when the caller gives none: the model's own convention.
-    default_template: str
+    #: Template(s) used when the caller gives none: the model's own convention
+    #: (embedding models average an ensemble, so give a tuple).
+    default_template: str | tuple[str, ...]
     #: Languages the model can read (``{"en"}``), or ``None`` when unknown / many.
     languages: frozenset[str] | None
+    #: Tokens a pair is cut to, for the server's batch budget; ``None`` when the backend does not tokenize pairs.
+    max_length: int | None
+    #: Padded tokens the backend scores per batch, the server's default budget; ``None`` to let the server choose.
+    max_batch_tokens: int | None
+    #: Whether it loads sentence-embedding models; the loader refuses one for a backend that does not.
+    loads_embedding_models: ClassVar[bool]
+    #: Whether the loader passes it the languages the hub knows the model reads (``languages=``).
+    takes_model_languages: ClassVar[bool]
 
     @property
     def model(self) -> Any:
@@ -120,4 +129,54 @@ class Backend(Protocol):
 
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
         """Logits of shape ``(len(pairs), n_classes)``, float32 or wider."""
+        ...
+
+
+@runtime_checkable
+class Refining(Protocol):
+    """A backend that can refine label vectors with the texts of a call (``refine=True``).
+
+    Scoring by sentence embeddings gives one vector per label, which the
+    texts a label wins can pull towards themselves; NLI pairs have no such
+    vector, so NLI backends do not implement this.
+    """
+
+    #: Whether calls refine when they do not say (``refine=None``).
+    refine: bool
+
+    def refined_logits(self, texts: Sequence[str], label_hypotheses: Sequence[Sequence[str]]) -> np.ndarray:
+        """``(texts, labels, 2)`` logits with each label's vector refined by ``texts``."""
+        ...
+
+
+@runtime_checkable
+class Embedding(Protocol):
+    """A backend that scores by one sentence-embedding model: texts and hypotheses become vectors.
+
+    What adaptation (prototypes, contrastive tuning) and the shortlist cascade
+    need; a routed backend, several models, is not one.
+    """
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``sentences``, one row each."""
+        ...
+
+    def hypothesis_vectors(self, hypotheses: list[str], pairs: Sequence[Pair] = ()) -> np.ndarray:
+        """The vectors of label hypotheses (which adaptation may replace by prototypes)."""
+        ...
+
+
+@runtime_checkable
+class Routing(Protocol):
+    """A backend that answers each text with the model of its language (the offline default)."""
+
+    #: Which model answers which texts, for the offline-default notice.
+    routing_note: str
+
+    def model_for(self, text: str) -> str:
+        """The name of the model that answers ``text``."""
+        ...
+
+    def templates_for(self, text: str) -> tuple[str, ...]:
+        """The default templates in ``text``'s language."""
         ...

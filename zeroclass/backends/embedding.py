@@ -70,6 +70,11 @@ class EmbeddingBackend:
     """Cosine similarity between text and hypothesis embeddings, as NLI logits."""
 
     head = _HEAD
+    loads_embedding_models = True
+    takes_model_languages = True
+    #: Texts are encoded one by one, not as token-budgeted pairs: the server picks its own batch budget.
+    max_length: int | None = None
+    max_batch_tokens: int | None = None
 
     def __init__(
         self,

@@ -7,8 +7,8 @@ optionally applies dynamic int8 quantisation. The result, with the tokenizer
 and the NLI head, is cached under ``$ZEROCLASS_CACHE/onnx/<key>`` (default
 ``~/.cache/zeroclass``), keyed by the model's files and the export options, so
 every later load reads the cache and runs with onnxruntime alone: torch is
-never imported on that path, which is what lets a small inference image skip
-it.
+not imported on that path, so a load skips its import time (torch stays a
+dependency of the package: the first export needs it).
 """
 
 from __future__ import annotations

@@ -154,6 +154,11 @@ class TorchNLIBackend(TokenizedBackend):
             # Keep the GPU fed: host work for the next batches runs in a worker thread.
             self.prefetch, self.chunk_pairs = 3, 4096
 
+    @property
+    def plain_model(self) -> Any:
+        """The model without ``torch.compile``'s wrapper: what adaptation fine-tunes and saves."""
+        return getattr(self.model, "_orig_mod", self.model)
+
     @classmethod
     def from_path(
         cls,

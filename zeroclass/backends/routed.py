@@ -29,6 +29,13 @@ class RoutedBackend:
     so logits from different models line up in one call.
     """
 
+    #: Embedding models behind it: no pair token budget (see :class:`~zeroclass.backends.base.Backend`).
+    max_length: int | None = None
+    max_batch_tokens: int | None = None
+    loads_embedding_models = True
+    #: Each routed model knows its own languages.
+    takes_model_languages = False
+
     def __init__(self, fallback: Backend, routes: Mapping[str, Backend], templates: Mapping[str, tuple[str, ...]],
                  fallback_language: str = "en", refine: bool = True) -> None:
         backends = [fallback, *routes.values()]

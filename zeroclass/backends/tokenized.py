@@ -3,7 +3,8 @@
 Tokenise every pair once (premise truncated, never the hypothesis), sort by
 length, cut into batches by a token budget, pad each batch only to its own
 longest pair, run the model, and put the logits back in input order. The
-subclasses only say how to run one padded batch.
+subclasses say how to run one padded batch (``run_batch``), and may split it
+into ``stage``/``launch``/``fetch`` to overlap host work with the device.
 
 For fast devices the same loop becomes a pipeline: pairs are tokenised in
 chunks, and a worker thread tokenises, pads and stages (e.g. pins) batches
@@ -63,8 +64,10 @@ class TokenizedBackend(ABC):
 
     model_name: str
     head: NLIHead
-    default_template: str
+    default_template: str | tuple[str, ...]
     languages: frozenset[str] | None = None
+    loads_embedding_models = False
+    takes_model_languages = False
     #: Batches prepared ahead in a worker thread (0: inline, best when the
     #: model shares the CPU with the host work, as on a CPU backend).
     prefetch: int = 0

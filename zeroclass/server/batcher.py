@@ -6,7 +6,7 @@ wait in a queue (each already validated by ``classifier.prepare``), and one
 worker thread, off the event loop, takes as many as fit a token budget,
 waiting at most ``max_wait`` for the oldest one's batch to fill. Their pairs
 are concatenated, identical pairs across requests scored once
-(``batching.dedupe``), and the logits split back so each request gets exactly
+(``classifier.score``), and the logits split back so each request gets exactly
 its own results through ``classifier.finish``.
 
 If scoring a batch fails (a hypothesis too long for the model, say), each
@@ -24,10 +24,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from ..batching import dedupe
 from ..classifier import PreparedCall, ZeroShotClassifier
+from ..errors import ZeroclassError
 from ..result import ClassificationResult
 from .metrics import Metrics
 
@@ -37,11 +35,11 @@ __all__ = ["MicroBatcher", "QueueFullError", "ShuttingDownError", "estimate_toke
 _SPECIAL_TOKENS = 3
 
 
-class QueueFullError(Exception):
-    """Too many requests are already waiting for the model."""
+class QueueFullError(ZeroclassError):
+    """Too many requests are already waiting for the model (the server answers 503)."""
 
 
-class ShuttingDownError(Exception):
+class ShuttingDownError(ZeroclassError):
     """The batcher is draining and takes no new work."""
 
 
@@ -95,7 +93,7 @@ class MicroBatcher:
         self.max_wait_s = max_wait_s
         self.max_queue = max_queue
         self.metrics = metrics
-        self._max_length: int | None = getattr(classifier.backend, "max_length", None)
+        self._max_length = classifier.max_length
         self._jobs: deque[_Job] = deque()
         self._queued_tokens = 0
         self._cond = threading.Condition()
@@ -185,9 +183,9 @@ class MicroBatcher:
 
     def _score(self, batch: list[_Job]) -> None:
         pairs = [pair for job in batch for pair in job.call.pairs]
+        distinct: list[int] = []
         try:
-            unique, inverse = dedupe(pairs)
-            logits = np.asarray(self.classifier.backend.score_pairs(unique))[inverse]
+            logits = self.classifier.score(pairs, progress=lambda scored, total: distinct.append(total))
         except Exception as exc:  # noqa: BLE001 - handed to the request(s) it belongs to
             if len(batch) == 1:
                 self._settle(batch[0], exc)
@@ -196,8 +194,8 @@ class MicroBatcher:
                     self._score([job])
             return
         self.metrics.batch_requests.observe(len(batch))
-        self.metrics.batch_pairs.observe(len(unique))
-        self.metrics.pairs_scored.inc(len(unique))
+        self.metrics.batch_pairs.observe(distinct[-1])
+        self.metrics.pairs_scored.inc(distinct[-1])
         start = 0
         for job in batch:
             stop = start + len(job.call.pairs)
