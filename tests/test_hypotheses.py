@@ -82,8 +82,11 @@ def test_error_messages_never_echo_unbounded_input():
 
 @pytest.mark.parametrize("flag", ["no", "false", 0, 1, None, [True]])
 def test_flags_must_be_real_bools(tiny_classifier, flag):
-    with pytest.raises(InputTypeError, match="multi_label must be True or False"):
-        tiny_classifier("a text", ["a", "b"], multi_label=flag)
+    if flag is None:  # multi_label=None means the pipeline's default, as in transformers
+        assert tiny_classifier("a text", ["a", "b"], multi_label=None) == tiny_classifier("a text", ["a", "b"])
+    else:
+        with pytest.raises(InputTypeError, match="multi_label must be True or False"):
+            tiny_classifier("a text", ["a", "b"], multi_label=flag)
     with pytest.raises(InputTypeError, match="explain must be True or False"):
         tiny_classifier("a text", ["a", "b"], explain=flag)
 

@@ -244,7 +244,8 @@ class ZeroShotClassifier:
             multi_label = multi_class if multi_label is None else multi_label
         defaults = self._call_defaults
         options: dict[str, Any] = {
-            "multi_label": bool(defaults.get("multi_label", False) if multi_label is None else multi_label),
+            # Checked as a real bool in prepare(): bool("no") would be True.
+            "multi_label": defaults.get("multi_label", False) if multi_label is None else multi_label,
             "hypothesis_template": hypothesis_template,
             "explain": explain,
             "label_descriptions": label_descriptions,
