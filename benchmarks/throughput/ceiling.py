@@ -15,14 +15,34 @@ from collections.abc import Callable
 import numpy as np
 
 
+#: Longest one product should take: a precision the CPU only emulates (bf16
+#: without AVX512-BF16 or AMX runs near 1 GFLOP/s) gets a smaller product, so
+#: measuring it costs seconds rather than minutes.
+PRODUCT_SECONDS = 0.25
+#: Most time spent repeating one measurement (after its first run).
+BUDGET_SECONDS = 3.0
+
+
 def _best_rate(fn: Callable[[], object], flops: float, repeats: int) -> float:
     fn()
     best = float("inf")
+    spent = 0.0
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent > BUDGET_SECONDS:
+            break
     return flops / best
+
+
+def _sized_rate(product: Callable[[int], Callable[[], object]], n: int, repeats: int) -> float:
+    """Best rate of an n x n x n ``product(n)``, n shrunk so one product takes at most ``PRODUCT_SECONDS``."""
+    probe = 256
+    rate = _best_rate(product(probe), 2.0 * probe**3, 3)
+    n = max(probe, min(n, int((rate * PRODUCT_SECONDS / 2) ** (1 / 3))))
+    return _best_rate(product(n), 2.0 * n**3, repeats)
 
 
 def measure(device: str = "cpu", size: int | None = None, repeats: int = 15) -> dict[str, float]:
@@ -32,25 +52,36 @@ def measure(device: str = "cpu", size: int | None = None, repeats: int = 15) -> 
     cuda = device.startswith("cuda")
     # Many short products on a CPU: on a shared machine the best of them catches a quiet moment.
     n = size or (8192 if cuda else 1536)
-    flops = 2.0 * n**3
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     rates: dict[str, float] = {}
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16} | ({"fp16": torch.float16} if cuda else {})
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False
     for name, dtype in dtypes.items():
-        a = torch.randn(n, n, device=device).to(dtype)
-        b = torch.randn(n, n, device=device).to(dtype)
-        rates[name] = _best_rate(lambda: (a @ b, sync()), flops, repeats)
-    a8 = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
-    b8 = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
-    rates["int8"] = _best_rate(lambda: (torch._int_mm(a8, b8), sync()), flops, repeats)
+        rates[name] = _sized_rate(lambda k, dtype=dtype: _float_product(k, dtype, device, sync), n, repeats)
+    rates["int8"] = _sized_rate(lambda k: _int8_product(k, device, sync), n, repeats)
     if not cuda:
-        rates["int8"] = max(rates["int8"], _onnx_int8(n, repeats))
+        rates["int8"] = max(rates["int8"], _sized_rate(_onnx_int8_product, n, repeats))
     return rates
 
 
-def _onnx_int8(n: int, repeats: int) -> float:
+def _float_product(n: int, dtype: object, device: str, sync: Callable[[], object]) -> Callable[[], object]:
+    import torch
+
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    return lambda: (a @ b, sync())
+
+
+def _int8_product(n: int, device: str, sync: Callable[[], object]) -> Callable[[], object]:
+    import torch
+
+    a8 = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
+    b8 = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
+    return lambda: (torch._int_mm(a8, b8), sync())
+
+
+def _onnx_int8_product(n: int) -> Callable[[], object]:
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
@@ -64,4 +95,4 @@ def _onnx_int8(n: int, repeats: int) -> float:
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     feed = {"a": rng.integers(0, 255, (n, n), dtype=np.uint8), "b": rng.integers(-128, 127, (n, n), dtype=np.int8)}
-    return _best_rate(lambda: session.run(None, feed), 2.0 * n**3, repeats)
+    return lambda: session.run(None, feed)
