@@ -23,7 +23,7 @@ from .backends.base import Pair, Refining, Routing
 from .batching import dedupe
 from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, note_once, unknown_keyword
 from .errors import InputError, InputTypeError, UnsupportedLanguageError
-from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, looks_chinese, normalize_texts, validate_templates
+from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, normalize_texts, unreadable_chinese, validate_templates
 from .hypotheses import check_flag
 from .iterables import as_texts, checked_text, chunks
 from .result import ClassificationResult, ResultList
@@ -466,17 +466,14 @@ class ZeroShotClassifier:
     def _check_language(self, texts: list[str]) -> None:
         """Refuse Chinese text for a model known not to read it, instead of returning noise."""
         languages = self.backend.languages
-        if languages is None or "zh" in languages:
-            return
-        for i, text in enumerate(texts):
-            if looks_chinese(text):
-                where = "the text" if len(texts) == 1 else f"text {i}"
-                raise UnsupportedLanguageError(
-                    f"{where} is Chinese, which {self.model_name} cannot read "
-                    f"(it knows {', '.join(sorted(languages))}); its scores would be meaningless. "
-                    f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope), "
-                    "or give no model: the offline default answers Chinese with USE-multilingual."
-                )
+        where = unreadable_chinese(texts, languages)
+        if where is not None:
+            raise UnsupportedLanguageError(
+                f"{where} is Chinese, which {self.model_name} cannot read "
+                f"(it knows {', '.join(sorted(languages or ()))}); its scores would be meaningless. "
+                f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope), "
+                "or give no model: the offline default answers Chinese with USE-multilingual."
+            )
 
     def adapt(
         self,

@@ -307,3 +307,16 @@ def looks_chinese(text: str) -> bool:
         return False
     cjk = sum(1 for ch in letters if _CJK.match(ch))
     return cjk / len(letters) >= 0.3
+
+
+def unreadable_chinese(texts: Sequence[str], languages: frozenset[str] | None) -> str | None:
+    """Where the first Chinese text is ("the text", "text 3") when a model's ``languages`` lack Chinese, else None.
+
+    ``None`` languages mean unknown or many: nothing is refused then.
+    """
+    if languages is None or "zh" in languages:
+        return None
+    for i, text in enumerate(texts):
+        if looks_chinese(text):
+            return "the text" if len(texts) == 1 else f"text {i}"
+    return None

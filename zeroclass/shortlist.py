@@ -25,7 +25,7 @@ import numpy as np
 
 from .backends.base import Refining
 from .errors import InputError, UnsupportedLanguageError
-from .hypotheses import ensemble_hypotheses, looks_chinese
+from .hypotheses import ensemble_hypotheses, unreadable_chinese
 from .result import ClassificationResult
 
 __all__ = ["LRUCache", "Shortlister", "ShortlistSource", "check_shortlist", "expand", "LABEL_VECTORS"]
@@ -151,17 +151,13 @@ class Shortlister:
 
     def _check_language(self, texts: Sequence[str]) -> None:
         """Refuse Chinese text for an English-only ranker: its shortlist would be noise, silently."""
-        languages = self.backend.languages
-        if languages is None or "zh" in languages:
-            return
-        for i, text in enumerate(texts):
-            if looks_chinese(text):
-                where = "the text" if len(texts) == 1 else f"text {i}"
-                raise UnsupportedLanguageError(
-                    f"{where} is Chinese, which the shortlist model {self.model_name} cannot read, so it cannot "
-                    "choose the labels to score: pass shortlist_model=... (CLI: --shortlist-model) naming a "
-                    "sentence-embedding model that reads Chinese, or leave shortlist unset"
-                )
+        where = unreadable_chinese(texts, self.backend.languages)
+        if where is not None:
+            raise UnsupportedLanguageError(
+                f"{where} is Chinese, which the shortlist model {self.model_name} cannot read, so it cannot "
+                "choose the labels to score: pass shortlist_model=... (CLI: --shortlist-model) naming a "
+                "sentence-embedding model that reads Chinese, or leave shortlist unset"
+            )
 
 
 class ShortlistSource:
