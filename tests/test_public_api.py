@@ -40,3 +40,18 @@ def test_unknown_name_is_an_attribute_error():
 def test_server_refusals_are_zeroclass_errors(error):
     # One ``except ZeroclassError`` catches every error zeroclass raises on purpose, the server's 503s included.
     assert issubclass(error, ZeroclassError)
+
+
+def test_call_and_prepare_take_the_same_options():
+    # __call__ repeats prepare's keywords so IDEs and help() show them; this keeps the two lists one list.
+    import inspect
+
+    from zeroclass.classifier import _CALL_NAMES
+
+    def keywords(fn):
+        return {n for n, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+    call, prepare = keywords(zeroclass.ZeroShotClassifier.__call__), keywords(zeroclass.ZeroShotClassifier.prepare)
+    transformers_only = {"sequences", "multi_class"}  # folded into texts / multi_label before prepare
+    assert call - transformers_only == prepare
+    assert set(_CALL_NAMES) == call | {"texts", "candidate_labels"}, "the did-you-mean must offer every keyword"

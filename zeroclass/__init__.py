@@ -6,7 +6,8 @@
 'sports'
 """
 
-from .classifier import ZeroShotClassifier, pipeline
+from .classifier import ZeroShotClassifier
+from .factory import pipeline
 from .errors import InputError, ModelConfigError, ModelNotFoundError, UnsupportedLanguageError, ZeroclassError
 from .result import ClassificationResult, ResultList
 

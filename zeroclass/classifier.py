@@ -18,19 +18,19 @@ from typing import Any, cast, overload
 import numpy as np
 
 from . import hub as _hub
-from .backends import Backend, load_backend
+from .backends import Backend, backend_name, load_backend
 from .backends.base import Pair, Refining, Routing
 from .batching import dedupe
-from .compat import CALL_IGNORED, FACTORY_IGNORED, TRUNCATION_HONOURED, note_ignored, note_once, unknown_keyword
-from .errors import InputError, InputTypeError, UnsupportedLanguageError
-from .hypotheses import Labels, ensemble_hypotheses, labels_per_text, normalize_texts, unreadable_chinese, validate_templates
-from .hypotheses import check_flag
+from .compat import check_call_keywords, multi_label_argument, texts_argument
+from .errors import InputError
+from .hypotheses import Labels, check_flag, check_language, describer, hypotheses_per_text, is_per_text
+from .hypotheses import labels_per_text, normalize_texts, validate_templates
 from .iterables import as_texts, checked_text, chunks
 from .result import ClassificationResult, ResultList
-from .scoring import label_scores, nli_probabilities, rank
+from .scoring import split_per_text
 from .shortlist import Shortlister, ShortlistSource, check_shortlist, expand
 
-__all__ = ["ZeroShotClassifier", "PreparedCall", "pipeline"]
+__all__ = ["ZeroShotClassifier", "PreparedCall"]
 
 logger = logging.getLogger("zeroclass")
 
@@ -60,9 +60,6 @@ class PreparedCall:
 #: Texts classified together per step when the input is streamed (a generator, a torch Dataset).
 STREAM_CHUNK_TEXTS = 32
 
-#: What Chinese-text users of the offline default are pointed to.
-CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
-
 
 class ZeroShotClassifier:
     """Zero-shot text classifier over any NLI or embedding backend.
@@ -83,8 +80,9 @@ class ZeroShotClassifier:
         #: this one (``zeroclass.adaptation``) reads it.
         self.backend = backend
         self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
-        #: ``candidate_labels``/``multi_label`` given to :func:`pipeline`, as transformers keeps them for every call.
-        self._call_defaults: dict[str, Any] = {}
+        #: ``candidate_labels``/``multi_label`` every call uses unless it gives its own;
+        #: ``pipeline(candidate_labels=...)`` sets them, as transformers' factory does.
+        self.call_defaults: dict[str, Any] = {}
         self.shortlister = ShortlistSource(shortlist_model)
 
     @property
@@ -178,7 +176,7 @@ class ZeroShotClassifier:
     def __repr__(self) -> str:
         dtype = str(self.dtype).removeprefix("torch.")
         return (
-            f"ZeroShotClassifier(model={self.model_name!r}, backend={_backend_name(self.backend)!r}, "
+            f"ZeroShotClassifier(model={self.model_name!r}, backend={backend_name(self.backend)!r}, "
             f"device={str(self.device)!r}, dtype={dtype!r})"
         )
 
@@ -233,19 +231,12 @@ class ZeroShotClassifier:
         (``batch_size``, ``num_workers``, ``truncation``...) are accepted and,
         having no meaning here, ignored with a one-time note saying why.
         """
-        texts = _texts_argument(texts, sequences)
-        _check_transformers_options(transformers_options)
-        if multi_class is not None:
-            note_once(
-                "multi_class",
-                f"multi_class={multi_class!r} is read as multi_label, its meaning in transformers 4 "
-                "(transformers 5 ignores it silently); say multi_label=...",
-            )
-            multi_label = multi_class if multi_label is None else multi_label
-        defaults = self._call_defaults
+        texts = texts_argument(texts, sequences)
+        check_call_keywords(transformers_options, _CALL_NAMES, "ZeroShotClassifier.__call__()")
+        multi_label = multi_label_argument(multi_label, multi_class)
         options: dict[str, Any] = {
             # Checked as a real bool in prepare(): bool("no") would be True.
-            "multi_label": defaults.get("multi_label", False) if multi_label is None else multi_label,
+            "multi_label": self.call_defaults.get("multi_label", False) if multi_label is None else multi_label,
             "hypothesis_template": hypothesis_template,
             "explain": explain,
             "label_descriptions": label_descriptions,
@@ -253,7 +244,7 @@ class ZeroShotClassifier:
             "shortlist": shortlist,
         }
         if candidate_labels is None:
-            candidate_labels = defaults.get("candidate_labels")
+            candidate_labels = self.call_defaults.get("candidate_labels")
         kind, items = as_texts(texts)
         if kind == "stream":
             return self._stream(items, candidate_labels, options)
@@ -293,7 +284,7 @@ class ZeroShotClassifier:
         self, items: Iterator[Any], candidate_labels: Labels | None, options: dict[str, Any]
     ) -> Iterator[ClassificationResult]:
         """Results of a streamed input; labels and templates are checked now, texts as they are read."""
-        nested = _is_per_text(candidate_labels)
+        nested = is_per_text(candidate_labels)
         if not nested:
             labels_per_text(candidate_labels, 1)
         self.templates(options["hypothesis_template"])
@@ -329,6 +320,9 @@ class ZeroShotClassifier:
     ) -> PreparedCall:
         """Validate a call and build its (text, hypothesis) pairs, without scoring.
 
+        Its keywords are ``__call__``'s, repeated so both show in ``help()``
+        (a test keeps the two lists equal).
+
         With :meth:`finish` this splits a call in two, so a server can score
         the pairs of many concurrent requests in one batch; all input errors
         are raised here, before anything is queued.
@@ -337,18 +331,12 @@ class ZeroShotClassifier:
         multi_label, explain = check_flag(multi_label, "multi_label"), check_flag(explain, "explain")
         label_sets = labels_per_text(candidate_labels, len(items))
         per_text = self._text_templates(items, hypothesis_template)
-        self._check_language(items)
-        describe = _describer(label_descriptions, label_sets)
+        check_language(items, self.backend.languages, self.model_name)
+        describe = describer(label_descriptions, label_sets)
         ranked = None
         if (k := self.check_shortlist(shortlist)) is not None:
             label_sets, ranked = self.shortlister.narrow(items, label_sets, k, describe)
-        by_set: dict[tuple[int, tuple[str, ...]], list[str]] = {}
-        hypotheses = []
-        for labels, templates in zip(label_sets, per_text):
-            key = (id(labels), templates)
-            if key not in by_set:
-                by_set[key] = ensemble_hypotheses(describe(labels), templates)
-            hypotheses.append(by_set[key])
+        hypotheses = hypotheses_per_text(label_sets, per_text, describe)
         pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
         refine = self._wants_refine(refine) and not multi_label
         return PreparedCall(
@@ -360,24 +348,25 @@ class ZeroShotClassifier:
         if len(logits) != len(call.pairs):
             raise ValueError(f"got {len(logits)} rows of logits for {len(call.pairs)} pairs")
         k = call.template_count
-        blocks: list[np.ndarray] = []
-        start = 0
-        for labels in call.label_sets:
-            block = logits[start : start + len(labels) * k]
-            start += len(labels) * k
-            # Averaging logits over templates; one template is passed through untouched.
-            blocks.append(block if k == 1 else block.reshape(len(labels), k, -1).mean(axis=1))
+        blocks = split_per_text(logits, [len(labels) for labels in call.label_sets], k)
         if call.refine:
             blocks = self._refined(call, blocks)
-        # A routed model answers each text with one of several models: results always say which.
-        model_for = self.backend.model_for if isinstance(self.backend, Routing) else None
         results = [
-            self._result(text, labels, hyps[::k], block, call.multi_label, call.explain, model_for)
+            ClassificationResult.from_logits(
+                text, labels, hyps[::k], block, self.backend.head,
+                multi_label=call.multi_label, explain=call.explain, model=self._answering_model(text, call.explain),
+            )
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
         ]
         if call.ranked is not None:
             results = [expand(result, ranked) for result, ranked in zip(results, call.ranked)]
         return results[0] if call.single else ResultList(results)
+
+    def _answering_model(self, text: str, explain: bool) -> str | None:
+        """The model a result names: always for a routed model (one of several answers), else with ``explain``."""
+        if isinstance(self.backend, Routing):
+            return self.backend.model_for(text)
+        return self.model_name if explain else None
 
     def templates(self, hypothesis_template: str | Sequence[str] | None = None) -> tuple[str, ...]:
         """The templates a call with this ``hypothesis_template`` uses: its own, the classifier's, or the model's."""
@@ -425,56 +414,6 @@ class ZeroShotClassifier:
                 blocks[i] = block
         return blocks
 
-    def _result(
-        self,
-        text: str,
-        labels: list[str],
-        hypotheses: list[str],
-        logits: np.ndarray,
-        multi_label: bool,
-        explain: bool,
-        model_for: Callable[[str], str] | None = None,
-    ) -> ClassificationResult:
-        head = self.backend.head
-        scores = label_scores(
-            logits, entailment_id=head.entailment_id, contradiction_id=head.contradiction_id, multi_label=multi_label
-        )
-        order = rank(scores)
-        result = ClassificationResult(
-            sequence=text,
-            labels=[labels[i] for i in order],
-            scores=[float(scores[i]) for i in order],
-        )
-        if explain or model_for is not None:
-            result["model"] = model_for(text) if model_for is not None else self.model_name
-        if explain:
-            probs = nli_probabilities(logits)
-            neutral = head.neutral_id
-            result["explanation"] = [
-                {
-                    "label": labels[i],
-                    "hypothesis": hypotheses[i],
-                    "score": float(scores[i]),
-                    "entailment": float(probs[i, head.entailment_id]),
-                    "neutral": None if neutral is None else float(probs[i, neutral]),
-                    "contradiction": float(probs[i, head.contradiction_id]),
-                }
-                for i in order
-            ]
-        return result
-
-    def _check_language(self, texts: list[str]) -> None:
-        """Refuse Chinese text for a model known not to read it, instead of returning noise."""
-        languages = self.backend.languages
-        where = unreadable_chinese(texts, languages)
-        if where is not None:
-            raise UnsupportedLanguageError(
-                f"{where} is Chinese, which {self.model_name} cannot read "
-                f"(it knows {', '.join(sorted(languages or ()))}); its scores would be meaningless. "
-                f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope), "
-                "or give no model: the offline default answers Chinese with USE-multilingual."
-            )
-
     def adapt(
         self,
         texts: Sequence[str],
@@ -504,205 +443,7 @@ class ZeroShotClassifier:
         )
 
 
-def _describer(descriptions: Mapping[str, str] | None, label_sets: list[list[str]]) -> Any:
-    """A function mapping labels to what goes into their hypotheses (a description, or the label).
-
-    A description for a label that no text has is an error: it is a typo,
-    and silently ignoring it would score the bare name instead.
-    """
-    if not descriptions:
-        return lambda labels: labels
-    known = {label for labels in label_sets for label in labels}
-    for label, description in descriptions.items():
-        if label not in known:
-            raise InputError(f"label_descriptions has {label!r}, which is not a candidate label ({sorted(known)!r:.200})")
-        if not isinstance(description, str) or not description.strip():
-            raise InputError(f"label_descriptions[{label!r}] must be a non-empty string, got {description!r:.80}")
-    return lambda labels: [descriptions.get(label, label).strip() for label in labels]
-
 
 #: The keywords ``__call__`` takes by name, offered by the did-you-mean of an unknown one.
-_CALL_NAMES = (
-    "sequences", "candidate_labels", "multi_label", "multi_class", "hypothesis_template", "explain",
-    "label_descriptions", "refine", *CALL_IGNORED,
-)
-
-
-def _texts_argument(texts: Any, sequences: Any) -> Any:
-    """The texts, given positionally or as ``sequences=`` (transformers' name), not both."""
-    if sequences is not None and texts is not None:
-        raise InputTypeError("texts were given twice: positionally and as sequences=; pass one")
-    texts = sequences if texts is None else texts
-    if texts is None:
-        raise InputTypeError("no texts given: pass a string or an iterable of strings (or sequences=...)")
-    return texts
-
-
-def _check_transformers_options(options: Mapping[str, Any]) -> None:
-    """Note each transformers call keyword that means nothing here; refuse one nobody knows."""
-    for name, value in options.items():
-        if name == "truncation" and isinstance(value, (bool, str)) and value in TRUNCATION_HONOURED:
-            continue  # what zeroclass does anyway
-        if name not in CALL_IGNORED:
-            raise unknown_keyword(name, _CALL_NAMES, "ZeroShotClassifier.__call__()")
-        note_ignored(name, CALL_IGNORED[name], value)
-
-
-def _is_per_text(candidate_labels: Any) -> bool:
-    """Whether ``candidate_labels`` is one label list per text (as :func:`labels_per_text` reads it)."""
-    return (
-        not isinstance(candidate_labels, str)
-        and isinstance(candidate_labels, Sequence)
-        and len(candidate_labels) > 0
-        and all(not isinstance(x, str) and isinstance(x, Sequence) for x in candidate_labels)
-    )
-
-
-def _backend_name(backend: Any) -> str:
-    """The name ``backend=`` takes for this backend's class (``"torch"``...), else the class name."""
-    from .backends import _BACKENDS
-
-    by_class = {target.split(":")[1]: name for name, target in _BACKENDS.items()}
-    return by_class.get(type(backend).__name__, type(backend).__name__)
-
-
-#: ``model_kwargs`` entries that map onto :meth:`ZeroShotClassifier.from_pretrained` options.
-_MODEL_KWARGS = ("dtype", "torch_dtype", "revision", "token", "cache_dir", "trust_remote_code")
-
-
-def pipeline(
-    task: str | None = "zero-shot-classification",
-    model: str | os.PathLike[str] | None = None,
-    *,
-    device: str | int | None = None,
-    dtype: str | None = None,
-    candidate_labels: Labels | None = None,
-    multi_label: bool | None = None,
-    **kwargs: Any,
-) -> ZeroShotClassifier:
-    """Drop-in for ``transformers.pipeline("zero-shot-classification", ...)``.
-
-    Takes the same ``model``, ``device``, ``dtype`` (``torch_dtype`` too;
-    ``"auto"`` is float32 here), ``revision``, ``token`` and
-    ``trust_remote_code``, plus every :meth:`ZeroShotClassifier.from_pretrained`
-    option. ``candidate_labels`` and ``multi_label`` become defaults of every
-    call, as in transformers. transformers' other factory keywords
-    (``device_map``, ``model_kwargs``, ``tokenizer``, ``batch_size``...) are
-    used where they mean something here and otherwise ignored with a one-time
-    note (see the README's "Coming from transformers"); a keyword neither
-    knows is an error with a did-you-mean.
-    """
-    if task not in (None, "zero-shot-classification"):
-        raise InputError(f"zeroclass only does 'zero-shot-classification', not {task!r}")
-    if "torch_dtype" in kwargs:
-        dtype = dtype or kwargs.pop("torch_dtype")
-    device, kwargs = _device_from_map(device, kwargs)
-    kwargs = _merge_model_kwargs(kwargs)
-    dtype = dtype or kwargs.pop("dtype", None)
-    dtype = None if dtype == "auto" else dtype
-    defaults = {k: v for k, v in {"candidate_labels": candidate_labels, "multi_label": multi_label}.items() if v is not None}
-    if model is not None and not isinstance(model, (str, os.PathLike)):
-        classifier = _from_model_object(model, device, dtype, kwargs)
-        classifier._call_defaults = defaults
-        return classifier
-    _note_factory_keywords(model, kwargs)
-    _check_factory_keywords(kwargs)
-    if kwargs.get("trust_remote_code") is None:
-        kwargs.pop("trust_remote_code", None)
-    classifier = ZeroShotClassifier.from_pretrained(model, device=device, dtype=dtype, **kwargs)
-    classifier._call_defaults = defaults
-    return classifier
-
-
-#: Loading options that mean nothing for a model already in memory: noted, as transformers ignores them too.
-_LOADING_ONLY = ("revision", "token", "cache_dir", "trust_remote_code", "hub")
-
-
-def _from_model_object(model: Any, device: Any, dtype: Any, kwargs: dict[str, Any]) -> ZeroShotClassifier:
-    """``pipeline(model=<a loaded transformers model>, tokenizer=...)``: that very model, on the torch backend."""
-    import inspect
-
-    from .backends.loaded import backend_from_objects, is_model_object
-
-    if not is_model_object(model):
-        raise InputTypeError(
-            f"model must be a hub id, a local folder or a loaded transformers model, got {type(model).__name__}"
-        )
-    tokenizer = kwargs.pop("tokenizer", None)
-    template = kwargs.pop("hypothesis_template", None)
-    for name in [k for k in kwargs if k in _LOADING_ONLY]:
-        value = kwargs.pop(name)
-        if value:
-            note_ignored(name, "the model is already loaded", value)
-    _note_factory_keywords(None, kwargs)
-    accepted = set(inspect.signature(backend_from_objects).parameters) - {"model", "tokenizer", "device", "dtype"}
-    for name in kwargs:
-        if name not in accepted:
-            _check_factory_keywords({name: None})  # a typo: did-you-mean
-            raise InputError(f"{name}= applies to a model loaded by name, not to a model object (use the torch backend's options)")
-    backend = backend_from_objects(model, tokenizer, device=device, dtype=dtype, **kwargs)
-    return ZeroShotClassifier(backend, hypothesis_template=template)
-
-
-def _device_from_map(device: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """``device_map``: ``"auto"`` is the default device pick, a device name is ``device=``, a layer map is noted."""
-    device_map = kwargs.pop("device_map", None)
-    if device_map is None or device_map == "auto":
-        return device, kwargs
-    if isinstance(device_map, (str, int)) and (device is None or str(device) == str(device_map)):
-        return device_map, kwargs
-    note_ignored("device_map", FACTORY_IGNORED["device_map"], device_map)
-    return device, kwargs
-
-
-def _merge_model_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``model_kwargs`` entries zeroclass has an option for become that option; the rest are noted."""
-    model_kwargs = dict(kwargs.pop("model_kwargs", None) or {})
-    for name in _MODEL_KWARGS:
-        if name in model_kwargs:
-            value = model_kwargs.pop(name)
-            kwargs.setdefault("dtype" if name == "torch_dtype" else name, value)
-    if model_kwargs:
-        note_ignored("model_kwargs", FACTORY_IGNORED["model_kwargs"], model_kwargs)
-    return kwargs
-
-
-def _note_factory_keywords(model: Any, kwargs: dict[str, Any]) -> None:
-    """Drop the transformers factory keywords that mean nothing here, noting each unless it says our default."""
-    tokenizer = kwargs.pop("tokenizer", None)
-    tokenizer_name = tokenizer if isinstance(tokenizer, (str, os.PathLike)) else getattr(tokenizer, "name_or_path", None)
-    if tokenizer is not None and (model is None or os.fspath(tokenizer_name or "") != os.fspath(model)):
-        note_ignored("tokenizer", FACTORY_IGNORED["tokenizer"], tokenizer_name or type(tokenizer).__name__)
-    if kwargs.pop("use_fast", True) is False:
-        note_ignored("use_fast", FACTORY_IGNORED["use_fast"], False)
-    for name in [k for k in kwargs if k in FACTORY_IGNORED]:
-        value = kwargs.pop(name)
-        if value is not None and value is not False:
-            note_ignored(name, FACTORY_IGNORED[name], value)
-
-
-def _check_factory_keywords(kwargs: dict[str, Any]) -> None:
-    """Refuse, with a did-you-mean, a keyword that is neither ours nor transformers'."""
-    import inspect
-
-    own = set(inspect.signature(ZeroShotClassifier.from_pretrained).parameters) - {"cls", "model", "backend_options"}
-    unknown = [k for k in kwargs if k not in own]
-    if not unknown:
-        return
-    known = own | _backend_options() | set(FACTORY_IGNORED) | {"device", "dtype", "torch_dtype", "candidate_labels", "multi_label"}
-    for name in unknown:
-        if name not in known:
-            raise unknown_keyword(name, known, "pipeline()")
-
-
-def _backend_options() -> set[str]:
-    """Every option some installed backend takes."""
-    from .backends import BACKENDS, _accepted_options, _backend_class
-
-    names: set[str] = set()
-    for name in BACKENDS:
-        try:
-            names |= _accepted_options(_backend_class(name))
-        except InputError:  # an optional backend that is not installed
-            continue
-    return names
+_CALL_NAMES = ("texts", "sequences", "candidate_labels", "multi_label", "multi_class", "hypothesis_template",
+               "explain", "label_descriptions", "refine", "shortlist")

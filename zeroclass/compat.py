@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InputTypeError
 
-__all__ = ["CALL_IGNORED", "FACTORY_IGNORED", "note_ignored", "note_once", "unknown_keyword", "TRUNCATION_HONOURED"]
+__all__ = [
+    "CALL_IGNORED",
+    "FACTORY_IGNORED",
+    "TRUNCATION_HONOURED",
+    "note_ignored",
+    "note_once",
+    "unknown_keyword",
+    "texts_argument",
+    "check_call_keywords",
+    "multi_label_argument",
+]
 
 logger = logging.getLogger("zeroclass")
 
@@ -89,3 +99,39 @@ def unknown_keyword(name: str, known: Iterable[str], where: str) -> InputTypeErr
     close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
     return InputTypeError(f"{where} got an unexpected keyword argument {name!r}{hint}")
+
+
+def texts_argument(texts: Any, sequences: Any) -> Any:
+    """The texts, given positionally or as ``sequences=`` (transformers' name), not both."""
+    if sequences is not None and texts is not None:
+        raise InputTypeError("texts were given twice: positionally and as sequences=; pass one")
+    texts = sequences if texts is None else texts
+    if texts is None:
+        raise InputTypeError("no texts given: pass a string or an iterable of strings (or sequences=...)")
+    return texts
+
+
+def multi_label_argument(multi_label: Any, multi_class: Any) -> Any:
+    """``multi_label``, or transformers 4's deprecated ``multi_class`` (noted once) when only it is given."""
+    if multi_class is None:
+        return multi_label
+    note_once(
+        "multi_class",
+        f"multi_class={multi_class!r} is read as multi_label, its meaning in transformers 4 "
+        "(transformers 5 ignores it silently); say multi_label=...",
+    )
+    return multi_class if multi_label is None else multi_label
+
+
+def check_call_keywords(options: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    """Note each transformers call keyword that means nothing here; refuse one nobody knows.
+
+    ``known``: the call's own keywords, offered with :data:`CALL_IGNORED`'s
+    by the did-you-mean of an unknown one.
+    """
+    for name, value in options.items():
+        if name == "truncation" and isinstance(value, (bool, str)) and value in TRUNCATION_HONOURED:
+            continue  # what zeroclass does anyway
+        if name not in CALL_IGNORED:
+            raise unknown_keyword(name, [*known, *CALL_IGNORED], where)
+        note_ignored(name, CALL_IGNORED[name], value)

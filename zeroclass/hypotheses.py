@@ -11,12 +11,12 @@ import re
 import reprlib
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Union
 
 import numpy as np
 
-from .errors import InputError, InputTypeError
+from .errors import InputError, InputTypeError, UnsupportedLanguageError
 
 __all__ = [
     "Labels",
@@ -32,7 +32,13 @@ __all__ = [
     "validate_template",
     "validate_templates",
     "ensemble_hypotheses",
+    "hypotheses_per_text",
+    "describer",
+    "is_per_text",
     "looks_chinese",
+    "unreadable_chinese",
+    "check_language",
+    "CHINESE_MODEL_HINT",
 ]
 
 #: One label set (list, or one string split on commas), or one list per text.
@@ -191,13 +197,7 @@ def labels_per_text(candidate_labels: Labels | None, n_texts: int) -> list[list[
     """
     if candidate_labels is None:
         raise InputError("no candidate labels given: pass candidate_labels")
-    nested = (
-        not isinstance(candidate_labels, str)
-        and isinstance(candidate_labels, Sequence)
-        and len(candidate_labels) > 0
-        and all(not isinstance(x, str) and isinstance(x, Sequence) for x in candidate_labels)
-    )
-    if not nested:
+    if not is_per_text(candidate_labels):
         shared = parse_labels(candidate_labels)  # type: ignore[arg-type]
         return [shared] * n_texts
     if len(candidate_labels) != n_texts:
@@ -206,6 +206,33 @@ def labels_per_text(candidate_labels: Labels | None, n_texts: int) -> list[list[
             "give one list per text, or one list shared by all"
         )
     return [parse_labels(labels, where=f"labels of text {i}") for i, labels in enumerate(candidate_labels)]
+
+
+def is_per_text(candidate_labels: object) -> bool:
+    """Whether ``candidate_labels`` is one label list per text rather than one list for all."""
+    return (
+        not isinstance(candidate_labels, str)
+        and isinstance(candidate_labels, Sequence)
+        and len(candidate_labels) > 0
+        and all(not isinstance(x, str) and isinstance(x, Sequence) for x in candidate_labels)
+    )
+
+
+def describer(descriptions: Mapping[str, str] | None, label_sets: list[list[str]]) -> Callable[[list[str]], list[str]]:
+    """A function mapping labels to what goes into their hypotheses (a description, or the label).
+
+    A description for a label that no text has is an error: it is a typo,
+    and silently ignoring it would score the bare name instead.
+    """
+    if not descriptions:
+        return lambda labels: labels
+    known = {label for labels in label_sets for label in labels}
+    for label, description in descriptions.items():
+        if label not in known:
+            raise InputError(f"label_descriptions has {label!r}, which is not a candidate label ({sorted(known)!r:.200})")
+        if not isinstance(description, str) or not description.strip():
+            raise InputError(f"label_descriptions[{label!r}] must be a non-empty string, got {description!r:.80}")
+    return lambda labels: [descriptions.get(label, label).strip() for label in labels]
 
 
 def _template_parts(template: object) -> tuple[str, str]:
@@ -295,6 +322,24 @@ def ensemble_hypotheses(labels: Sequence[str], templates: Sequence[str]) -> list
     return [before + label + after for label in labels for before, after in parts]
 
 
+def hypotheses_per_text(
+    label_sets: list[list[str]], templates: list[tuple[str, ...]], describe: Callable[[list[str]], list[str]]
+) -> list[list[str]]:
+    """Each text's hypotheses (its labels under its templates), built once per distinct label set.
+
+    Texts sharing one label list and templates share one hypothesis list:
+    a call of 10,000 texts with the same labels builds them once.
+    """
+    built: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+    out = []
+    for labels, own in zip(label_sets, templates):
+        key = (id(labels), own)
+        if key not in built:
+            built[key] = ensemble_hypotheses(describe(labels), own)
+        out.append(built[key])
+    return out
+
+
 def looks_chinese(text: str) -> bool:
     """True when most letters of ``text`` are CJK ideographs.
 
@@ -320,3 +365,19 @@ def unreadable_chinese(texts: Sequence[str], languages: frozenset[str] | None) -
         if looks_chinese(text):
             return "the text" if len(texts) == 1 else f"text {i}"
     return None
+
+
+#: What Chinese-text users of a model that cannot read Chinese are pointed to.
+CHINESE_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
+
+
+def check_language(texts: Sequence[str], languages: frozenset[str] | None, model_name: str) -> None:
+    """Refuse Chinese text for a model known not to read it, instead of returning noise."""
+    where = unreadable_chinese(texts, languages)
+    if where is not None:
+        raise UnsupportedLanguageError(
+            f"{where} is Chinese, which {model_name} cannot read "
+            f"(it knows {', '.join(sorted(languages or ()))}); its scores would be meaningless. "
+            f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope), "
+            "or give no model: the offline default answers Chinese with USE-multilingual."
+        )

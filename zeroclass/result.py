@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .scoring import label_scores, nli_probabilities, rank
+
+if TYPE_CHECKING:
+    from .backends.base import NLIHead
 
 __all__ = ["ClassificationResult", "ResultList"]
 
@@ -33,6 +41,36 @@ class ClassificationResult(dict):
     sentence and the entailment / neutral / contradiction probabilities of
     its (text, hypothesis) pair (neutral is ``None`` for 2-class models).
     """
+
+    @classmethod
+    def from_logits(
+        cls,
+        text: str,
+        labels: Sequence[str],
+        hypotheses: Sequence[str],
+        logits: np.ndarray,
+        head: NLIHead,
+        *,
+        multi_label: bool,
+        explain: bool = False,
+        model: str | None = None,
+    ) -> "ClassificationResult":
+        """One text's result from its labels' NLI logits (one row per label), labels best first.
+
+        ``model`` is recorded when given (a routed model says which of its
+        models answered); ``explain`` adds each label's hypothesis and NLI
+        probabilities.
+        """
+        scores = label_scores(
+            logits, entailment_id=head.entailment_id, contradiction_id=head.contradiction_id, multi_label=multi_label
+        )
+        order = rank(scores)
+        result = cls(sequence=text, labels=[labels[i] for i in order], scores=[float(scores[i]) for i in order])
+        if model is not None:
+            result["model"] = model
+        if explain:
+            result["explanation"] = _explanation(labels, hypotheses, logits, scores, order, head)
+        return result
 
     @property
     def sequence(self) -> str:
@@ -77,6 +115,25 @@ class ClassificationResult(dict):
     def as_dict(self) -> dict[str, Any]:
         """A plain ``dict`` copy (for pickling across versions, say)."""
         return dict(self)
+
+
+def _explanation(
+    labels: Sequence[str], hypotheses: Sequence[str], logits: np.ndarray, scores: np.ndarray, order: np.ndarray, head: NLIHead
+) -> list[dict[str, Any]]:
+    """Per label, best first: its hypothesis, its score, and its pair's NLI probabilities."""
+    probs = nli_probabilities(logits)
+    neutral = head.neutral_id
+    return [
+        {
+            "label": labels[i],
+            "hypothesis": hypotheses[i],
+            "score": float(scores[i]),
+            "entailment": float(probs[i, head.entailment_id]),
+            "neutral": None if neutral is None else float(probs[i, neutral]),
+            "contradiction": float(probs[i, head.contradiction_id]),
+        }
+        for i in order
+    ]
 
 
 class ResultList(list):

@@ -15,9 +15,11 @@ The math (identical in both reference pipelines):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["softmax", "label_scores", "nli_probabilities", "rank"]
+__all__ = ["softmax", "label_scores", "nli_probabilities", "rank", "split_per_text"]
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -66,3 +68,19 @@ def rank(scores: np.ndarray) -> np.ndarray:
     and ModelScope's pipelines do, so even exact ties come out in their order.
     """
     return np.asarray(scores).argsort()[::-1]
+
+
+def split_per_text(logits: np.ndarray, label_counts: Sequence[int], template_count: int = 1) -> list[np.ndarray]:
+    """One ``(n_labels, n_classes)`` block per text from a call's logits, in pair order.
+
+    With a template ensemble each label has ``template_count`` consecutive
+    rows (label-major), whose logits are averaged, as the ensemble's
+    definition; one template is passed through untouched.
+    """
+    blocks = []
+    start = 0
+    for n in label_counts:
+        block = logits[start : start + n * template_count]
+        start += n * template_count
+        blocks.append(block if template_count == 1 else block.reshape(n, template_count, -1).mean(axis=1))
+    return blocks

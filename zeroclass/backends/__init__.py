@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..hub import ModelSource
 from .base import Backend, Embedding, NLIHead, Pair, Refining, Routing, resolve_nli_head
 
-__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "BACKENDS"]
+__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "backend_name", "backend_options", "BACKENDS"]
 
 # name -> "module:class"; imported only when used, so `import zeroclass` stays light.
 _BACKENDS = {
@@ -82,3 +82,20 @@ def _accepted_options(cls: Any) -> set[str]:
         params = inspect.signature(fn).parameters
         names |= {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
     return names - {"model_name"}
+
+
+def backend_name(backend: Backend) -> str:
+    """The name ``backend=`` takes for this backend's class (``"torch"``...), else the class name."""
+    by_class = {target.split(":")[1]: name for name, target in _BACKENDS.items()}
+    return by_class.get(type(backend).__name__, type(backend).__name__)
+
+
+def backend_options() -> set[str]:
+    """Every option some installed backend takes: what ``pipeline()`` may pass on rather than refuse."""
+    names: set[str] = set()
+    for name in BACKENDS:
+        try:
+            names |= _accepted_options(_backend_class(name))
+        except InputError:  # an optional backend that is not installed
+            continue
+    return names
