@@ -63,7 +63,7 @@ def test_ray_engine_reads_ahead_only_a_bounded_window(tiny_nli_dir: Path, local_
     import pyarrow as pa
 
     from zeroclass.batch.annotate import Task
-    from zeroclass.distributed import classify_tables
+    from zeroclass.batch.engines import classify_tables
 
     pulled: list[int] = []
 

@@ -3,7 +3,7 @@
 The loop is small because each concern lives elsewhere: reading and writing
 tables (``zeroclass.tables``), the columns added to a chunk (``annotate``),
 durable commits and the final assembly (``manifest``), progress
-(``progress``), and the Ray engine (``zeroclass.distributed``).
+(``progress``), and where chunks are classified (``engines``: local or Ray).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,14 @@ import pyarrow as pa
 
 from ..classifier import ZeroShotClassifier
 from ..errors import InputError
-from ..tables import Survey, check_readable, rechunk, stream_table, survey_table, table_format
-from .annotate import ERROR_COLUMN, RESULT_COLUMNS, Task, annotate
+from ..tables import Survey, check_readable, stream_table, survey_table, table_format
+from .annotate import ERROR_COLUMN, RESULT_COLUMNS, Task
+from .engines import ENGINES, Engine, EngineSetup, check_engine, make_engine
 from .lock import job_lock
 from .manifest import Manifest, fingerprint, open_job
 from .progress import Progress
 
 __all__ = ["classify_file", "BatchSummary", "ENGINES"]
-
-ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -92,25 +92,45 @@ def classify_file(
     ``RAY_ADDRESS``), else on a local Ray.
     """
     started = time.monotonic()
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    task = Task.make(
-        candidate_labels, text_column=text_column, multi_label=multi_label,
-        hypothesis_template=hypothesis_template, top_k=top_k, shortlist=shortlist,
-    )
+    check_engine(engine)
+    task = Task.make(candidate_labels, text_column=text_column, multi_label=multi_label,
+                     hypothesis_template=hypothesis_template, top_k=top_k, shortlist=shortlist)
+    source, target, found = _check_files(input, output, task, id_column)
+    # Loaded here even for Ray: bad options fail before any work; the manifest records the model resolved.
+    classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
+    classifier.check_shortlist(task.shortlist)  # an embedding model must fail the job, not every row
+    setup = EngineSetup(classifier, model, model_options, chunk_rows, actors, num_cpus, num_gpus, ray_address)
+    job = _job_record(source, classifier.model_name, task, model_options)
+    with _kept_on_os_error(target), job_lock(target):
+        manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
+        resumed = manifest.rows
+        if not manifest.complete:
+            run = make_engine(engine, replace(setup, chunk_rows=manifest.chunk_rows))
+            _run(manifest, (source, found), run, task, Progress(found.rows, manifest.rows, enabled=progress), id_column)
+        manifest.publish(target)
+    seconds = time.monotonic() - started
+    done_now = manifest.rows - resumed
+    return BatchSummary(target, manifest.rows, manifest.bad_rows, resumed, seconds,
+                        done_now / seconds if seconds > 0 else 0.0, manifest.bad_examples)
+
+
+def _check_files(input: str | os.PathLike[str], output: str | os.PathLike[str], task: Task,
+                 id_column: str | None) -> tuple[Path, Path, Survey]:
+    """The input and output paths and the input's survey, or the error that stops the job before any work."""
     source, target = check_readable(input), Path(output)
     table_format(target)  # an unknown output suffix fails now, not after the last chunk
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: the output would overwrite the input; choose another path")
     found = survey_table(source, problem_column=ERROR_COLUMN)  # a whole-file problem fails before any work
     _check_columns(source, found, task, id_column)
-    # Loaded here even for Ray: bad model options fail before any work, and the
-    # manifest records the model actually resolved.
-    classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
-    classifier.check_shortlist(task.shortlist)  # an embedding model must fail the job, not every row
-    job = {
+    return source, target, found
+
+
+def _job_record(source: Path, model_name: str, task: Task, model_options: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest pins: a resumed run must be the same job (input, model, labels, options)."""
+    return {
         **fingerprint(source),
-        "model": classifier.model_name,
+        "model": model_name,
         "labels": list(task.labels),
         "text_column": task.text_column,
         "multi_label": task.multi_label,
@@ -120,38 +140,19 @@ def classify_file(
         **({"shortlist": task.shortlist, "shortlist_model": str(model_options.get("shortlist_model"))}
            if task.shortlist else {}),
     }
+
+
+@contextmanager
+def _kept_on_os_error(target: Path) -> Iterator[None]:
+    """Turn a disk error into an :class:`InputError` that says the committed chunks are kept."""
     try:
-        with job_lock(target):
-            manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
-            resumed = manifest.rows
-            if not manifest.complete:
-                chunks = stream_table(source, chunk_rows=manifest.chunk_rows, problem_column=ERROR_COLUMN,
-                                      skip_rows=manifest.rows, surveyed=found)
-                if engine == "ray":
-                    ray_options = {"actors": actors, "num_cpus": num_cpus, "num_gpus": num_gpus, "address": ray_address}
-                    results = _ray_results(chunks, task, model, model_options, ray_options, manifest.chunk_rows)
-                else:
-                    results = (annotate(classifier, chunk, task) for chunk in chunks)
-                _commit_all(manifest, results, Progress(found.rows, manifest.rows, enabled=progress), id_column)
-            manifest.publish(target)
+        yield
     except OSError as exc:
         where = exc.filename or target
         raise InputError(
             f"{where}: {exc.strerror or exc}. Chunks already committed are kept: "
             "once this is fixed, the same command continues from them"
         ) from exc
-    seconds = time.monotonic() - started
-    done_now = manifest.rows - resumed
-    return BatchSummary(target, manifest.rows, manifest.bad_rows, resumed, seconds,
-                        done_now / seconds if seconds > 0 else 0.0, manifest.bad_examples)
-
-
-def _ray_results(chunks: Iterator[pa.Table], task: Task, model: Any, model_options: dict[str, Any],
-                 ray_options: dict[str, Any], chunk_rows: int) -> Iterator[pa.Table]:
-    """The chunks classified on Ray actors, re-cut to the job's chunk size."""
-    from ..distributed import classify_tables
-
-    return rechunk(classify_tables(chunks, task, model=model, model_options=model_options, **ray_options), chunk_rows)
 
 
 def _check_columns(source: Path, found: Survey, task: Task, id_column: str | None) -> None:
@@ -168,10 +169,14 @@ def _check_columns(source: Path, found: Survey, task: Task, id_column: str | Non
             raise InputError(f"{source}: has a column {name!r}, which the output needs for its own use; rename it")
 
 
-def _commit_all(manifest: Manifest, results: Iterator[pa.Table], bar: Progress, id_column: str | None) -> None:
-    """Commit every result chunk in order, then mark the job complete."""
+def _run(manifest: Manifest, input: tuple[Path, Survey], engine: Engine, task: Task, bar: Progress,
+         id_column: str | None) -> None:
+    """Classify the rows the manifest does not have yet, committing every result chunk in order, then mark the job complete."""
+    source, found = input
+    chunks = stream_table(source, chunk_rows=manifest.chunk_rows, problem_column=ERROR_COLUMN,
+                          skip_rows=manifest.rows, surveyed=found)
     try:
-        for table in results:
+        for table in engine(chunks, task):
             manifest.commit(table, list(_bad_rows(table, manifest.rows, id_column)))
             bar.update(table.num_rows)
     finally:
