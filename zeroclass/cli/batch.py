@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .common import add_model_options, add_task_options
+from .common import add_model_options, add_task_options, model_options
 from .parser import non_negative_float, positive_float, positive_int
 
 
@@ -40,18 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ray.add_argument("--num-gpus", type=non_negative_float, default=0, help="GPUs per actor (default: 0)")
     add_model_options(parser)
     parser.set_defaults(run=run)
-
-
-def model_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The model options given on the command line, as ``from_pretrained`` keywords.
-
-    Read from ``add_model_options`` itself, so an option added there reaches
-    Ray actors too, which load the model from these, not from a pickled copy.
-    """
-    probe = argparse.ArgumentParser(add_help=False)
-    add_model_options(probe)
-    names = vars(probe.parse_args([]))
-    return {name: getattr(args, name) for name in names if name != "model" and getattr(args, name) not in (None, False)}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from ..backends import BACKENDS
 from .parser import device_name, non_negative_int, positive_int
 
-__all__ = ["add_model_options", "load_classifier", "add_task_options"]
+__all__ = ["add_model_options", "add_task_options", "model_options", "load_classifier"]
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -44,24 +44,23 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
                              "the others are listed with score 0")
 
 
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The model options given on the command line, as :meth:`ZeroShotClassifier.from_pretrained` keywords.
+
+    Read off :func:`add_model_options` itself (every option it declares, but
+    ``--model``), so an option added there reaches every command, and the
+    Ray actors of ``zeroclass batch``, which load their model from these.
+    """
+    probe = argparse.ArgumentParser(add_help=False)
+    add_model_options(probe)
+    names = vars(probe.parse_args([]))
+    return {name: getattr(args, name) for name in names if name != "model" and getattr(args, name) not in (None, False)}
+
+
 def load_classifier(args: argparse.Namespace) -> Any:
-    """A ZeroShotClassifier from the parsed ``add_model_options`` options."""
+    """A ZeroShotClassifier from the parsed model options, with the command's ``--template`` (if any) as default."""
     from ..classifier import ZeroShotClassifier
 
-    options = {
-        name: getattr(args, name)
-        for name in (
-            "device", "dtype", "quantize", "compile", "max_length", "max_batch_tokens", "num_threads", "entailment_id", "contradiction_id",
-            "shortlist_model",
-        )
-        if getattr(args, name) is not None
-    }
     return ZeroShotClassifier.from_pretrained(
-        args.model,
-        backend=args.backend,
-        hub=args.hub,
-        revision=args.revision,
-        trust_remote_code=args.trust_remote_code,
-        hypothesis_template=getattr(args, "hypothesis_template", None),
-        **options,
+        args.model, hypothesis_template=getattr(args, "hypothesis_template", None), **model_options(args)
     )
