@@ -83,6 +83,18 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _load(path: Path, structbert: bool, dtype: torch.dtype | None, trust_remote_code: bool) -> tuple[Any, Any]:
+    """The model and its tokenizer, from ModelScope's StructBERT layout or through transformers' Auto classes."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    with quiet_load():
+        if structbert:
+            return _load_structbert(path, dtype)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code, dtype=dtype)
+    return model, tokenizer
+
+
 def _load_structbert(path: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
     """StructBERT weights into ``BertForSequenceClassification``, with a strict key check."""
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
@@ -183,29 +195,19 @@ class TorchNLIBackend(TokenizedBackend):
         afterwards), then every batch runs fused kernels; scores stay within
         float rounding of the eager model's.
         """
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         path = Path(path)
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype)
         if num_threads is not None:
             torch.set_num_threads(num_threads)
-        if is_modelscope_structbert(path):
-            with quiet_load():
-                model, tokenizer = _load_structbert(path, torch_dtype)
-            id2label = model.config.id2label
+        structbert = is_modelscope_structbert(path)
+        model, tokenizer = _load(path, structbert, torch_dtype, trust_remote_code)
+        id2label = model.config.id2label
+        template = MODELSCOPE_TEMPLATE if structbert else DEFAULT_TEMPLATE
+        if structbert:
             # ModelScope's pipeline hard-codes these and never reads id2label; so do we.
             entailment_id = MODELSCOPE_ENTAILMENT_ID if entailment_id is None else entailment_id
             contradiction_id = MODELSCOPE_CONTRADICTION_ID if contradiction_id is None else contradiction_id
-            template = MODELSCOPE_TEMPLATE
-        else:
-            with quiet_load():
-                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    path, trust_remote_code=trust_remote_code, dtype=torch_dtype
-                )
-            id2label = model.config.id2label
-            template = DEFAULT_TEMPLATE
         head: NLIHead = resolve_nli_head(id2label, entailment_id, contradiction_id)
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token  # as transformers' pipeline does

@@ -72,10 +72,7 @@ def evaluate(
         label_descriptions=label_descriptions, refine=refine,
     )
     results = classifier.finish(call, _score(classifier, call.pairs, progress))
-    column = {label: j for j, label in enumerate(data.labels)}
-    scores = np.zeros((len(results), len(data.labels)))
-    for i, result in enumerate(results):
-        scores[i, [column[label] for label in result["labels"]]] = result["scores"]
+    scores = _score_matrix(results, data.labels)
     config = {
         "model": classifier.model_name,
         "backend": classifier.backend_class,
@@ -91,6 +88,15 @@ def evaluate(
     }
     measure = _multi_label if data.multi_label else _single_label
     return measure(data, scores, config, max_errors)
+
+
+def _score_matrix(results: Sequence[Mapping[str, Any]], labels: list[str]) -> np.ndarray:
+    """Each result's scores as one row, in the data's label order (results list labels best first)."""
+    column = {label: j for j, label in enumerate(labels)}
+    scores = np.zeros((len(results), len(labels)))
+    for i, result in enumerate(results):
+        scores[i, [column[label] for label in result["labels"]]] = result["scores"]
+    return scores
 
 
 def _score(classifier: ZeroShotClassifier, pairs: list[tuple[str, str]], progress: bool) -> np.ndarray:
