@@ -17,7 +17,6 @@ EPRSTMT has 610):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
