@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import SCORE_TOL
 from zeroclass import InputError
-from zeroclass.backends.embedding import _leave_one_out_cosine
+from zeroclass.backends.embedding import REFINE_EVIDENCE, _refined_cosine
 from zeroclass.scoring import softmax
 
 LABELS = ["sports", "finance", "weather"]
@@ -61,18 +62,42 @@ def test_refine_is_refused_for_nli_models(tiny_classifier):
         tiny_classifier(["a", "b"], LABELS, refine=True)
 
 
-def test_leave_one_out_cosine_by_hand():
-    # Two labels on the axes; texts 0 and 1 picked label 0, text 2 picked label 1 alone.
-    start = np.array([[1.0, 0.0], [0.0, 1.0]])
-    x = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
-    cosine = _leave_one_out_cosine(x, start, np.array([0, 0, 1]))
-    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
-    # Text 0 against label 0: start + the other member (text 1) only.
-    assert cosine[0, 0] == pytest.approx(x[0] @ unit(start[0] + x[1]))
-    # Text 2 is alone in label 1, which keeps its start.
-    assert cosine[2, 1] == pytest.approx(1.0)
-    # Against a label it did not pick, a text sees all that label's members.
-    assert cosine[2, 0] == pytest.approx(x[2] @ unit(start[0] + unit(x[0] + x[1])))
+def _refined_by_definition(x, start, picks):
+    """``_refined_cosine`` written out one (text, label) at a time, as its docstring defines it."""
+    unit = lambda v: v / max(np.linalg.norm(v), 1e-12)  # noqa: E731
+    out = np.zeros((len(x), len(start)))
+    for i in range(len(x)):
+        rest = unit(sum(x[j] for j in range(len(x)) if j != i)) if len(x) > 1 else np.zeros(x.shape[1])
+        for label in range(len(start)):
+            members = [j for j in range(len(x)) if j != i and picks[j] == label]
+            w = len(members) / (len(members) + REFINE_EVIDENCE)
+            centroid = unit(sum(x[j] for j in members)) if members else np.zeros(x.shape[1])
+            out[i, label] = x[i] @ unit(start[label] + w * (centroid - rest)) if members else x[i] @ start[label]
+    return out
+
+
+def test_refined_cosine_matches_its_definition():
+    rng = np.random.default_rng(0)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    x, start = unit(rng.normal(size=(12, 5))), unit(rng.normal(size=(4, 5)))
+    picks = np.array([0, 0, 0, 1, 1, 2, 0, 1, 0, 0, 1, 1])  # label 3 picked by nobody, label 2 by one text
+    assert np.allclose(_refined_cosine(x, start, picks), _refined_by_definition(x, start, picks), atol=1e-9)
+
+
+def test_refinement_changes_nothing_when_the_call_cannot_tell_labels_apart(offline_classifier):
+    # Two texts, or texts that all pick one label: no centroid says anything about a label, so
+    # refined scores are the plain ones. (Refinement once put both of these under one label at 0.999.)
+    pair = ["I loved this film, wonderful acting", "Terrible movie, a waste of time"]
+    for labels in (["pos", "neg"], ["positive", "negative"]):
+        refined, plain = offline_classifier(pair, labels), offline_classifier(pair, labels, refine=False)
+        assert [r.labels for r in refined] == [r.labels for r in plain]
+        for a, b in zip(refined, plain):
+            assert a.scores == pytest.approx(b.scores, abs=SCORE_TOL)
+    sports = ["The striker scored twice", "The keeper saved a penalty", "A late goal won the cup final"]
+    refined, plain = offline_classifier(sports, LABELS), offline_classifier(sports, LABELS, refine=False)
+    assert {r.top for r in plain} == {"sports"}
+    for a, b in zip(refined, plain):
+        assert a.labels == b.labels and a.scores == pytest.approx(b.scores, abs=SCORE_TOL)
 
 
 def test_refine_leaves_a_lone_text_alone_and_changes_a_batch(offline_classifier):

@@ -59,12 +59,12 @@ def template_table(classifier, sets, limit: int) -> None:
 
 
 def sentiment_table(backend, sets, limit: int) -> None:
-    from zeroclass.backends.embedding import _leave_one_out_cosine, _unit
+    from zeroclass.backends.embedding import _refined_cosine, _unit
     from zeroclass.evaluation.dataset import load_labelled
 
     def refined(x, start, picks):
         for _ in range(3):
-            picks = _leave_one_out_cosine(x, start, picks).argmax(axis=1)
+            picks = _refined_cosine(x, start, picks).argmax(axis=1)
         return picks
 
     print("| set | label vectors | plain | prior-corrected | refined | both |\n|---|---|---:|---:|---:|---:|")

@@ -21,9 +21,10 @@ Two defaults make a small bi-encoder markedly more accurate on any label set
   of a text;
 * refinement (single-label calls of two or more texts): a short label name is
   a poor stand-in for the texts it should attract, so each label's vector is
-  moved towards the centroid of the call's texts that pick it, a few rounds,
-  as in nearest-centroid self-training. It needs no labelled data, but a
-  text's scores then depend on the other texts of the call.
+  moved towards what sets the call's texts that pick it apart from the
+  call's other texts, a few rounds, as in nearest-centroid self-training,
+  by as much as there are such texts to say it. It needs no labelled data,
+  but a text's scores then depend on the other texts of the call.
 """
 
 from __future__ import annotations
@@ -46,23 +47,46 @@ _HEAD = NLIHead({0: "entailment", 1: "neutral", 2: "contradiction"}, entailment_
 DEFAULT_TEMPLATES = ("{}", "This text is about {}.")
 #: Rounds of label-vector refinement; the assignments settle within a few.
 REFINE_ROUNDS = 3
+#: Texts a label's centroid needs to weigh half as much as the label's own vector in refinement;
+#: a call of a few texts then scores (almost) as unrefined, a call of hundreds is refined fully.
+REFINE_EVIDENCE = 8
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def _leave_one_out_cosine(x: np.ndarray, start: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """Cosine of each text with each label's start + centroid of the texts that picked it, less the text itself."""
+def _refined_cosine(x: np.ndarray, start: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Cosine of each text with each label's vector moved by what sets that label's texts apart.
+
+    Label ``L`` seen from text ``i`` is ``start[L] + w * (c_L - c_all)``:
+    ``c_L`` the unit centroid of the *other* texts that picked ``L`` and
+    ``c_all`` that of all the other texts, weighted by ``w = n / (n +
+    REFINE_EVIDENCE)`` for ``n`` such texts. Subtracting ``c_all`` keeps only
+    what distinguishes a label's texts from the call's: texts of one call are
+    alike (one domain, one style), and without it a label picked by most of
+    them would pull every text towards itself. ``w`` keeps a centroid of one
+    or two texts, which is mostly noise, from outweighing the label's name.
+    Leave-one-out: a text never sees itself in a centroid, so it cannot vote
+    for its own pick.
+    """
+    n, n_labels = len(x), len(start)
     sums = np.zeros_like(start)
     np.add.at(sums, picks, x)
-    cosine = x @ _unit(start + _unit(sums)).T
-    rows = np.arange(len(x))
-    counts = np.bincount(picks, minlength=len(start))
-    # A label only this text picked keeps its start (a zero vector stays zero under _unit).
-    others = np.where((counts[picks] > 1)[:, None], sums[picks] - x, 0.0)
-    own = _unit(start[picks] + _unit(others))
-    cosine[rows, picks] = np.einsum("ij,ij->i", x, own)
+    counts = np.bincount(picks, minlength=n_labels)
+    rest = _unit(x.sum(axis=0)[None, :] - x) if n > 1 else np.zeros_like(x)  # c_all, per text
+    weight = counts / (counts + REFINE_EVIDENCE)
+    # Labels the text did not pick: c_L holds none of it, so only c_all depends on the text.
+    moved = start + weight[:, None] * _unit(sums)
+    numerator = x @ moved.T - weight[None, :] * np.einsum("ij,ij->i", x, rest)[:, None]
+    norm2 = (moved * moved).sum(1)[None, :] + weight[None, :] ** 2 * (rest * rest).sum(1)[:, None]
+    norm2 = norm2 - 2 * weight[None, :] * (rest @ moved.T)
+    cosine = numerator / np.sqrt(np.maximum(norm2, 1e-12))
+    # The label the text picked: its centroid without the text itself.
+    rows = np.arange(n)
+    others = counts[picks] - 1
+    own = start[picks] + (others / (others + REFINE_EVIDENCE))[:, None] * (_unit(sums[picks] - x) - rest)
+    cosine[rows, picks] = np.einsum("ij,ij->i", x, _unit(own))
     return cosine
 
 
@@ -180,19 +204,19 @@ class EmbeddingBackend:
 
         A label's vector starts as the mean of its hypotheses' embeddings.
         Each round, every text picks its closest label, and each label's
-        vector becomes its start plus the centroid of the texts that picked
-        it (both unit length): the label keeps its meaning while moving
-        towards how such texts are written. A text is always compared with
-        centroids of *other* texts (leave-one-out), so it cannot vote for its
-        own pick.
+        vector moves towards what sets the texts that picked it apart from
+        the call's other texts (:func:`_refined_cosine`). Where nothing moves
+        (two texts, or all texts picking one label) the logits are exactly
+        the unrefined ones: the cosines are scaled back by each start's length.
         """
         x = self._embed_cached(list(texts))
-        start = _unit(np.stack([self.hypothesis_vectors(list(h)).mean(axis=0) for h in label_hypotheses]))
+        means = np.stack([self.hypothesis_vectors(list(h)).mean(axis=0) for h in label_hypotheses])
+        start = _unit(means)
         picks = (x @ start.T).argmax(axis=1)
         for _ in range(REFINE_ROUNDS):
-            cosine = _leave_one_out_cosine(x, start, picks)
+            cosine = _refined_cosine(x, start, picks)
             picks = cosine.argmax(axis=1)
-        return self._as_logits(cosine)
+        return self._as_logits(cosine * np.linalg.norm(means, axis=1)[None, :])
 
     def hypothesis_vectors(self, hypotheses: list[str], pairs: Sequence[Pair] = ()) -> np.ndarray:
         """The vectors texts are compared with, one per hypothesis: here, their embeddings
