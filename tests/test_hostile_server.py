@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 import uvicorn
+from servers import free_port, wait_until_ready
 from fastapi.testclient import TestClient
 
 from zeroclass import ZeroShotClassifier
@@ -231,12 +232,6 @@ def test_non_ascii_api_key_is_compared_as_utf8(tiny_classifier):
 # -- slow and vanishing clients, through a real uvicorn ------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def real_server(app: Any, settings: ServerSettings) -> Iterator[tuple[uvicorn.Server, str]]:
     """uvicorn in a thread on a free loopback port, as ``zeroclass serve`` configures it; stopped on exit."""
@@ -247,15 +242,7 @@ def real_server(app: Any, settings: ServerSettings) -> Iterator[tuple[uvicorn.Se
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        wait_until_ready(url, lambda: None if thread.is_alive() else "server did not start", 30)
         yield server, url
     finally:
         server.should_exit = True

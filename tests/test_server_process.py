@@ -15,18 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow  # each test starts a Python process that imports torch
 
 
 #: ``zeroclass ...`` run by this interpreter, whether or not the console script is on PATH.
 ZEROCLASS = [sys.executable, "-c", "import sys; from zeroclass.cli import main; sys.exit(main())"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -39,16 +34,8 @@ def serve(model: Path, *options: str, env: dict[str, str] | None = None) -> Iter
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180  # importing torch takes a minute on a busy 2-core machine
-        while True:
-            assert process.poll() is None, f"server exited early:\n{process.stdout.read()}"
-            assert time.monotonic() < deadline, "server not ready after 180 s"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        # Importing torch takes a minute on a busy 2-core machine.
+        wait_until_ready(url, lambda: None if process.poll() is None else f"server exited early:\n{process.stdout.read()}", 180)
         yield process, url
     finally:
         if process.poll() is None:
