@@ -31,7 +31,6 @@ RECIPES: dict[str, dict[str, Any]] = {
     "keep-head+emb+last": {"layers": ("last",)},
     "keep-head+emb+first+last": {"layers": ("first", "last")},
     "keep-head+emb per-channel": {"per_channel": True},
-    "keep-head+emb+last per-channel": {"layers": ("last",), "per_channel": True},
 }
 
 
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", default="ag_news:500,trec:500")
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=2, help="timing runs per recipe (0: no timing)")
+    parser.add_argument("--repeats", type=int, default=1, help="timing runs per recipe (0: no timing)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT / "trained_head_int8_recipes.json")
     args = parser.parse_args(argv)
