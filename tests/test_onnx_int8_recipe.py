@@ -46,15 +46,21 @@ def _layer_nodes(names: list[str], layer: int) -> set[str]:
 
 
 def test_default_recipe() -> None:
-    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, layers=(), per_channel=False)
+    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, ffn_out=True, layers=(), per_channel=False)
 
 
 def test_nothing_kept_when_the_recipe_keeps_nothing(fp32_graph: onnx.GraphProto) -> None:
-    assert fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False)) == []
+    assert fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False)) == []
+
+
+def test_feed_forward_output_projections(fp32_graph: onnx.GraphProto) -> None:
+    """The MatMul that reads each layer's GELU, and only that one per layer."""
+    kept = fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=True))
+    assert kept == [f"/model/bert/encoder/layer.{i}/output/dense/MatMul" for i in (0, 1)]
 
 
 def test_head_and_embeddings(fp32_graph: onnx.GraphProto) -> None:
-    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=True, embeddings=True)))
+    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=True, embeddings=True, ffn_out=False)))
     assert HEAD <= kept
     assert "EmbedLayerNormalization_0" in kept
     names = [n.name for n in fp32_graph.node]
@@ -63,14 +69,14 @@ def test_head_and_embeddings(fp32_graph: onnx.GraphProto) -> None:
 
 @pytest.mark.parametrize(("layers", "kept_layer"), [(("first",), 0), (("last",), 1)])
 def test_whole_layers_by_position(fp32_graph: onnx.GraphProto, layers: tuple[str, ...], kept_layer: int) -> None:
-    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, layers=layers)))
+    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, layers=layers)))
     names = [n.name for n in fp32_graph.node if n.op_type in {"MatMul", "Attention"}]
     # The fused attention (named Attention_<i>, no layer in its name) and the layer's three MatMuls.
     assert kept == _layer_nodes(names, kept_layer) and len(kept) == 4, kept
 
 
 def test_export_keeps_the_recipe_in_fp32(tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nli_onnx, "INT8_RECIPE", Int8Recipe(layers=("last",)))
+    monkeypatch.setattr(nli_onnx, "INT8_RECIPE", Int8Recipe(ffn_out=False, layers=("last",)))
     OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
     nodes = {n.name: n.op_type for n in onnx.load(str(export_dir(tiny_nli_dir, "int8") / "model.onnx")).graph.node}
     # The quantiser splits each Gemm into MatMul + Add; kept in fp32 it stays a MatMul, not a MatMulInteger.
@@ -78,6 +84,14 @@ def test_export_keeps_the_recipe_in_fp32(tiny_nli_dir: Path, monkeypatch: pytest
     assert nodes.get("EmbedLayerNormalization_0") == "EmbedLayerNormalization"
     assert nodes.get("Attention_1") == "Attention" and nodes.get("Attention_0_quant") == "QAttention"
     assert nodes.get("/model/bert/encoder/layer.0/output/dense/MatMul_quant") == "MatMulInteger"
+
+
+def test_default_export_keeps_feed_forward_outputs_in_fp32(tiny_nli_dir: Path) -> None:
+    OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
+    nodes = {n.name: n.op_type for n in onnx.load(str(export_dir(tiny_nli_dir, "int8") / "model.onnx")).graph.node}
+    for i in (0, 1):
+        assert nodes.get(f"/model/bert/encoder/layer.{i}/output/dense/MatMul") == "MatMul"
+        assert nodes.get(f"/model/bert/encoder/layer.{i}/intermediate/dense/MatMul_quant") == "MatMulInteger"
 
 
 def test_recipe_is_part_of_the_cache_key(tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,9 +83,11 @@ def compare(reference: Scores, other: Scores, task: Task) -> dict[str, float]:
     top_ref, top = reference.scores.argmax(1), other.scores.argmax(1)
     gold = np.array([task.labels.index(g) for g in task.gold])
     ordered = np.sort(reference.scores, axis=1)
+    margin = ordered[:, -1] - ordered[:, -2]
     return {
         # How far apart fp32's best two labels are: small margins are what reduced precision flips.
-        "reference_median_margin": float(np.median(ordered[:, -1] - ordered[:, -2])),
+        "reference_median_margin": float(np.median(margin)),
+        "largest_flipped_margin": float(margin[top_ref != top].max(initial=0.0)),
         "top1_agreement": float((top_ref == top).mean()),
         "disagreements": int((top_ref != top).sum()),
         "max_abs_delta_score": float(np.abs(reference.scores - other.scores).max()),
@@ -114,11 +116,11 @@ def run(model: str, tasks: list[Task], systems: dict[str, dict[str, Any]], threa
 def table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     lines = ["| system | set | pairs | top-1 agreement with fp32 | max abs Δ score | max abs Δ entailment prob | accuracy | seconds |"
-             " fp32 median top-2 margin |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             " fp32 median top-2 margin | largest fp32 margin flipped |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['system']} | {r['set']} | {r['pairs']} | {r['top1_agreement']:.4f} ({r['disagreements']} differ) | "
                      f"{r['max_abs_delta_score']:.4f} | {r['max_abs_delta_entailment']:.4f} | {r['accuracy']:.3f} | {r['seconds']:.1f} | "
-                     f"{r['reference_median_margin']:.4f} |")
+                     f"{r['reference_median_margin']:.4f} | {r['largest_flipped_margin']:.4f} |")
     return "\n".join(lines)
 
 

@@ -24,15 +24,12 @@ from benchmarks.trained_head.agreement import OUT, Scores, Task, classify, compa
 
 #: name -> Int8Recipe keyword arguments; the first is the recipe before issue 15 (everything quantised).
 RECIPES: dict[str, dict[str, Any]] = {
-    "all-int8": {"head": False, "embeddings": False},
-    "keep-head": {"head": True, "embeddings": False},
-    "keep-head+emb": {"head": True, "embeddings": True},
-    "keep-head+emb+first": {"layers": ("first",)},
-    "keep-head+emb+last": {"layers": ("last",)},
-    "keep-head+emb+first+last": {"layers": ("first", "last")},
-    "keep-head+emb per-channel": {"per_channel": True},
+    "all-int8": {"head": False, "embeddings": False, "ffn_out": False},
+    "keep-head+emb": {"ffn_out": False},
+    "keep-head+emb+ffn-out": {},
+    "keep-head+emb+ffn-out+first": {"layers": ("first",)},
+    "keep-head+emb+first+last": {"ffn_out": False, "layers": ("first", "last")},
 }
-
 
 def int8_classifier(model: str, recipe: dict[str, Any], threads: int | None):
     """A zeroclass ONNX int8 classifier exported with ``recipe``."""

@@ -55,12 +55,16 @@ class Int8Recipe:
     labels are ranked by. ``embeddings``: the embedding tables, a lookup
     rather than arithmetic, quantised per tensor although their rows' scales
     differ. ``layers``: whole encoder layers by position, ``"first"`` and/or
-    ``"last"``, each costing 1/L of the int8 speed-up. ``per_channel``: one
-    weight scale per output column instead of per matrix.
+    ``"last"``, each costing 1/L of the int8 speed-up. ``ffn_out``: every
+    layer's feed-forward output projection, the product that reads the GELU
+    output, whose activations span the widest range, so one per-batch int8
+    scale blurs them most (a third of a layer's products). ``per_channel``:
+    one weight scale per output column instead of per matrix.
     """
 
     head: bool = True
     embeddings: bool = True
+    ffn_out: bool = True
     layers: tuple[str, ...] = ()
     per_channel: bool = False
 
@@ -69,6 +73,7 @@ class Int8Recipe:
 INT8_RECIPE = Int8Recipe()
 _HEAD = re.compile(r"(pooler|classifier|classification_head)[/.]")
 _LAYER = re.compile(r"/layers?[./](\d+)/")
+_ACTIVATION = re.compile(r"/(intermediate_act_fn|activation_fn|act)/")
 _QUANTISABLE = {"MatMul", "Gemm", "Attention", "Gather", "EmbedLayerNormalization"}
 
 
@@ -82,6 +87,7 @@ def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
     layer_of = _node_layers(graph)
     count = max(layer_of.values(), default=-1) + 1
     wanted = {count - 1 if which == "last" else 0 for which in recipe.layers} if count else set()
+    after_gelu = _reads_gelu(graph) if recipe.ffn_out else set()
     keep = []
     for node in graph.node:
         if node.op_type not in _QUANTISABLE:
@@ -90,10 +96,23 @@ def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
             (recipe.head and _HEAD.search(node.name))
             or (recipe.embeddings and node.op_type in {"Gather", "EmbedLayerNormalization"})
             or layer_of.get(node.name) in wanted
+            or node.name in after_gelu
         ):
             # The quantiser first rewrites each Gemm as a MatMul named "<name>_MatMul"; that is the node it sees.
             keep += [node.name, f"{node.name}_MatMul"] if node.op_type == "Gemm" else [node.name]
     return keep
+
+
+def _reads_gelu(graph: Any) -> set[str]:
+    """Names of the MatMuls whose input is a GELU's output: a fused ``Gelu``/``BiasGelu``/``FastGelu``,
+    or, unfused, the last node of an activation module (``.../intermediate_act_fn/...``, ``.../activation_fn/...``)."""
+    producer = {out: node for node in graph.node for out in node.output}
+    found = set()
+    for node in graph.node:
+        source = producer.get(node.input[0]) if node.op_type == "MatMul" and node.input else None
+        if source is not None and ("Gelu" in source.op_type or _ACTIVATION.search(source.name)):
+            found.add(node.name)
+    return found
 
 
 def _node_layers(graph: Any) -> dict[str, int]:
