@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from benchmarks.throughput.workloads import data_root
+
 LABELS = ("entailment", "neutral", "contradiction")
 Pair = tuple[str, str, int]
 
@@ -119,7 +120,7 @@ def train(model, rows: list[Pair], tokenizer, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to save the model to (outside the repo)")
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=None, help="the evaluation data (default: ../shared/data)")
     parser.add_argument("--sets", default="snli,sick")
     parser.add_argument("--held-out", type=float, default=0.1, help="share of premises kept out of training")
     parser.add_argument("--epochs", type=int, default=1)
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed), torch.set_num_threads(args.threads)
     source = bundled_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(source)
-    train_rows, test_rows = split(read_pairs(args.data, args.sets.split(",")), args.held_out)
+    train_rows, test_rows = split(read_pairs(args.data or data_root(), args.sets.split(",")), args.held_out)
     model = build_model(source)
     print(f"train {len(train_rows)} pairs, held out {len(test_rows)}; chance {max(np.bincount([r[2] for r in test_rows])) / len(test_rows):.3f}")
     steps = train(model, train_rows, tokenizer, args)
