@@ -69,7 +69,7 @@ class Int8Recipe:
     per_channel: bool = False
 
 
-#: The default int8 recipe (chosen by ``benchmarks/trained_head/agreement.py``, see benchmarks/RESULTS.md).
+#: The default int8 recipe (chosen with ``benchmarks/trained_head/int8_recipes.py``; benchmarks/RESULTS.md, "int8 recipe").
 INT8_RECIPE = Int8Recipe()
 _HEAD = re.compile(r"(pooler|classifier|classification_head)[/.]")
 _LAYER = re.compile(r"/layers?[./](\d+)/")
