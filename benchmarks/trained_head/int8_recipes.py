@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.throughput.workloads import data_root
-from benchmarks.trained_head.agreement import OUT, Scores, Task, classify, compare, load_task
+from benchmarks.trained_head.agreement import (
+    OUT, Scores, Task, classify, compare, compare_nli, held_out_pairs, load_task, nli_probabilities,
+)
 
 #: name -> Int8Recipe keyword arguments; the first is the recipe before issue 15 (everything quantised).
 RECIPES: dict[str, dict[str, Any]] = {
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=1, help="timing runs per recipe (0: no timing)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--nli", action="store_true", help="also the SNLI/SICK pairs train.py held out (3-way decisions)")
     parser.add_argument("--out", type=Path, default=OUT / "trained_head_int8_recipes.json")
     args = parser.parse_args(argv)
     os.environ["ZEROCLASS_CACHE"] = tempfile.mkdtemp(prefix="zeroclass-recipes-")
@@ -68,11 +71,18 @@ def main(argv: list[str] | None = None) -> None:
     tasks = [load_task(root, name, int(n), args.seed) for name, n in (s.split(":") for s in args.sets.split(","))]
     reference_clf = zeroclass.pipeline("zero-shot-classification", model=args.model, backend="torch", num_threads=args.threads)
     reference: dict[str, Scores] = {t.name: classify(reference_clf, t) for t in tasks}
+    nli = held_out_pairs(root) if args.nli else None
+    nli_reference = nli_probabilities(reference_clf, nli[0])[0] if nli else None
     del reference_clf
     names = args.recipes.split(",")
     classifiers = {name: int8_classifier(args.model, RECIPES[name], args.threads) for name in names}
     rows = []
     for name, clf in classifiers.items():
+        if nli is not None:
+            probs, seconds = nli_probabilities(clf, nli[0])
+            rows.append({"recipe": name, "set": "snli+sick held-out",
+                         **compare_nli(nli_reference, probs, nli[1], seconds, clf.backend.head.entailment_id)})
+            print(json.dumps(rows[-1]), flush=True)
         for task in tasks:
             rows.append({"recipe": name, "set": task.name, **compare(reference[task.name], classify(clf, task), task)})
             print(json.dumps(rows[-1]), flush=True)
