@@ -18,8 +18,10 @@ import json
 import os
 import platform
 import shutil
+import re
 import tempfile
 import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +33,116 @@ from .base import NLIHead, resolve_nli_head
 from .quiet import quiet_load
 from .tokenized import GPU_BATCH_TOKENS, ONNX_CPU_BATCH_TOKENS, TokenizedBackend
 
-__all__ = ["OnnxNLIBackend", "export_dir", "QUANTIZE"]
+__all__ = ["OnnxNLIBackend", "export_dir", "QUANTIZE", "Int8Recipe", "INT8_RECIPE", "fp32_nodes"]
 
 #: Quantisation modes: ``None`` keeps fp32; ``"int8"`` is dynamic quantisation
 #: (int8 weights, activations quantised per batch at run time).
 QUANTIZE = ("int8",)
 #: Bumped whenever the export recipe changes, so old caches are not reused.
-_RECIPE = 1
+_RECIPE = 2
 _OPSET = 17
 #: Model types whose graphs ONNX Runtime's BERT fusions understand.
 _BERT_LIKE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "structbert", "sbert"}
 _META = "zeroclass.json"
+
+
+@dataclass(frozen=True)
+class Int8Recipe:
+    """Which parts of the graph dynamic int8 quantisation leaves in fp32.
+
+    ``head``: the pooler and classifier, which run once per sequence (so cost
+    nothing) yet turn the last hidden state straight into the logits the
+    labels are ranked by. ``embeddings``: the embedding tables, a lookup
+    rather than arithmetic, quantised per tensor although their rows' scales
+    differ. ``layers``: whole encoder layers by position, ``"first"`` and/or
+    ``"last"``, each costing 1/L of the int8 speed-up. ``ffn_out``: every
+    layer's feed-forward output projection, the product that reads the GELU
+    output, whose activations span the widest range, so one per-batch int8
+    scale blurs them most (a third of a layer's products). ``per_channel``:
+    one weight scale per output column instead of per matrix.
+    """
+
+    head: bool = True
+    embeddings: bool = True
+    ffn_out: bool = True
+    layers: tuple[str, ...] = ()
+    per_channel: bool = False
+
+
+#: The default int8 recipe (chosen with ``benchmarks/trained_head/int8_recipes.py``; benchmarks/RESULTS.md, "int8 recipe").
+INT8_RECIPE = Int8Recipe()
+_HEAD = re.compile(r"(pooler|classifier|classification_head)[/.]")
+_LAYER = re.compile(r"/layers?[./](\d+)/")
+_ACTIVATION = re.compile(r"/(intermediate_act_fn|activation_fn|act)/")
+_QUANTISABLE = {"MatMul", "Gemm", "Attention", "Gather", "EmbedLayerNormalization"}
+
+
+def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
+    """Names of the quantisable nodes of ``graph`` (an ``onnx.GraphProto``) that ``recipe`` keeps in fp32.
+
+    Layers are read from the exported node names (``.../layer.3/...``); a
+    fused ``Attention`` node has no layer in its name, so it takes the layer
+    of the node that reads its output.
+    """
+    layer_of = _node_layers(graph)
+    count = max(layer_of.values(), default=-1) + 1
+    wanted = {count - 1 if which == "last" else 0 for which in recipe.layers} if count else set()
+    after_gelu = _reads_gelu(graph) if recipe.ffn_out else set()
+    keep = []
+    for node in graph.node:
+        if node.op_type not in _QUANTISABLE:
+            continue
+        if (
+            (recipe.head and _HEAD.search(node.name))
+            or (recipe.embeddings and node.op_type in {"Gather", "EmbedLayerNormalization"})
+            or layer_of.get(node.name) in wanted
+            or node.name in after_gelu
+        ):
+            # The quantiser first rewrites each Gemm as a MatMul named "<name>_MatMul"; that is the node it sees.
+            keep += [node.name, f"{node.name}_MatMul"] if node.op_type == "Gemm" else [node.name]
+    return keep
+
+
+def _reads_gelu(graph: Any) -> set[str]:
+    """Names of the MatMuls whose input is a GELU's output: a fused ``Gelu``/``BiasGelu``/``FastGelu``,
+    or, unfused, the last node of an activation module (``.../intermediate_act_fn/...``, ``.../activation_fn/...``)."""
+    producer = {out: node for node in graph.node for out in node.output}
+    found = set()
+    for node in graph.node:
+        source = producer.get(node.input[0]) if node.op_type == "MatMul" and node.input else None
+        if source is not None and ("Gelu" in source.op_type or _ACTIVATION.search(source.name)):
+            found.add(node.name)
+    return found
+
+
+def _node_layers(graph: Any) -> dict[str, int]:
+    """Encoder layer index of each node whose name, or whose first reader's name, says it."""
+    layers = {node.name: int(m.group(1)) for node in graph.node if (m := _LAYER.search(node.name))}
+    readers: dict[str, str] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, node.name)
+    for node in graph.node:
+        if node.name not in layers:
+            reader = next((readers[o] for o in node.output if readers.get(o) in layers), None)
+            if reader is not None:
+                layers[node.name] = layers[reader]
+    return layers
+
+
+def _quantize_int8(source: Path, target: Path, recipe: Int8Recipe) -> None:
+    """Dynamic int8 quantisation of ``source`` into ``target``, leaving ``recipe``'s parts in fp32."""
+    import onnx
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(source))
+    quantize_dynamic(
+        model, str(target), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
+        reduce_range=_saturating_int8_cpu(), nodes_to_exclude=fp32_nodes(model.graph, recipe),
+        # Fused ops (com.microsoft) defeat shape inference; their outputs are float.
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
 
 
 def cache_root() -> Path:
@@ -61,7 +162,7 @@ def export_dir(path: str | Path, quantize: str | None) -> Path:
         (str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f in folder.rglob("*") if f.is_file()
     )
     key = json.dumps(
-        {"model": str(folder), "files": files, "quantize": quantize, "opset": _OPSET, "recipe": _RECIPE, "reduce_range": quantize == "int8" and _saturating_int8_cpu(), "ort": ort.__version__}
+        {"model": str(folder), "files": files, "quantize": quantize, "opset": _OPSET, "recipe": _RECIPE, "int8": asdict(INT8_RECIPE) if quantize == "int8" else None, "reduce_range": quantize == "int8" and _saturating_int8_cpu(), "ort": ort.__version__}
     )
     return cache_root() / "onnx" / hashlib.sha256(key.encode()).hexdigest()[:24]
 
@@ -107,14 +208,7 @@ def _export(path: Path, target: Path, *, quantize: str | None, trust_remote_code
         final = work / "model.onnx"
         _optimize(raw, final, model.config)
         if quantize == "int8":
-            from onnx import TensorProto
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            # Fused ops (com.microsoft) defeat shape inference; their outputs are float.
-            quantize_dynamic(
-                str(final), str(work / "int8.onnx"), weight_type=QuantType.QInt8,
-                reduce_range=_saturating_int8_cpu(), extra_options={"DefaultTensorType": TensorProto.FLOAT},
-            )
+            _quantize_int8(final, work / "int8.onnx", INT8_RECIPE)
             (work / "int8.onnx").replace(final)
         raw.unlink()
         source.tokenizer.save_pretrained(work)

@@ -1,0 +1,1 @@
+"""A small NLI cross-encoder trained here, so precision agreement is measured on real label margins."""

@@ -1,0 +1,101 @@
+"""The int8 recipe: which nodes dynamic quantisation leaves in fp32, and that the export honours it.
+
+Why it matters: on a trained NLI head, quantising everything flipped top-1
+labels against fp32 (benchmarks/RESULTS.md, "int8 recipe"); the default
+recipe keeps the parts that cost little and decide the logits in fp32.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+import onnx  # noqa: E402
+
+from zeroclass.backends import nli_onnx  # noqa: E402
+from zeroclass.backends.nli_onnx import INT8_RECIPE, Int8Recipe, OnnxNLIBackend, export_dir, fp32_nodes  # noqa: E402
+
+HEAD = {"/model/bert/pooler/dense/Gemm", "/model/classifier/Gemm"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Exports go to a throwaway cache, never the user's."""
+    old = os.environ.get("ZEROCLASS_CACHE")
+    os.environ["ZEROCLASS_CACHE"] = str(tmp_path_factory.mktemp("zeroclass-cache"))
+    yield
+    if old is None:
+        del os.environ["ZEROCLASS_CACHE"]
+    else:
+        os.environ["ZEROCLASS_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def fp32_graph(tiny_nli_dir: Path) -> onnx.GraphProto:
+    """The fused fp32 export of the 2-layer tiny BERT."""
+    OnnxNLIBackend.from_path(tiny_nli_dir)
+    return onnx.load(str(export_dir(tiny_nli_dir, None) / "model.onnx")).graph
+
+
+def _layer_nodes(names: list[str], layer: int) -> set[str]:
+    return {n for n in names if f"/layer.{layer}/" in n or n == f"Attention_{layer}"}
+
+
+def test_default_recipe() -> None:
+    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, ffn_out=True, layers=(), per_channel=False)
+
+
+def test_nothing_kept_when_the_recipe_keeps_nothing(fp32_graph: onnx.GraphProto) -> None:
+    assert fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False)) == []
+
+
+def test_feed_forward_output_projections(fp32_graph: onnx.GraphProto) -> None:
+    """The MatMul that reads each layer's GELU, and only that one per layer."""
+    kept = fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=True))
+    assert kept == [f"/model/bert/encoder/layer.{i}/output/dense/MatMul" for i in (0, 1)]
+
+
+def test_head_and_embeddings(fp32_graph: onnx.GraphProto) -> None:
+    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=True, embeddings=True, ffn_out=False)))
+    assert HEAD <= kept
+    assert "EmbedLayerNormalization_0" in kept
+    names = [n.name for n in fp32_graph.node]
+    assert not kept & (_layer_nodes(names, 0) | _layer_nodes(names, 1))
+
+
+@pytest.mark.parametrize(("layers", "kept_layer"), [(("first",), 0), (("last",), 1)])
+def test_whole_layers_by_position(fp32_graph: onnx.GraphProto, layers: tuple[str, ...], kept_layer: int) -> None:
+    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, layers=layers)))
+    names = [n.name for n in fp32_graph.node if n.op_type in {"MatMul", "Attention"}]
+    # The fused attention (named Attention_<i>, no layer in its name) and the layer's three MatMuls.
+    assert kept == _layer_nodes(names, kept_layer) and len(kept) == 4, kept
+
+
+def test_export_keeps_the_recipe_in_fp32(tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nli_onnx, "INT8_RECIPE", Int8Recipe(ffn_out=False, layers=("last",)))
+    OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
+    nodes = {n.name: n.op_type for n in onnx.load(str(export_dir(tiny_nli_dir, "int8") / "model.onnx")).graph.node}
+    # The quantiser splits each Gemm into MatMul + Add; kept in fp32 it stays a MatMul, not a MatMulInteger.
+    assert all(nodes.get(f"{name}_MatMul") == "MatMul" for name in HEAD), nodes
+    assert nodes.get("EmbedLayerNormalization_0") == "EmbedLayerNormalization"
+    assert nodes.get("Attention_1") == "Attention" and nodes.get("Attention_0_quant") == "QAttention"
+    assert nodes.get("/model/bert/encoder/layer.0/output/dense/MatMul_quant") == "MatMulInteger"
+
+
+def test_default_export_keeps_feed_forward_outputs_in_fp32(tiny_nli_dir: Path) -> None:
+    OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
+    nodes = {n.name: n.op_type for n in onnx.load(str(export_dir(tiny_nli_dir, "int8") / "model.onnx")).graph.node}
+    for i in (0, 1):
+        assert nodes.get(f"/model/bert/encoder/layer.{i}/output/dense/MatMul") == "MatMul"
+        assert nodes.get(f"/model/bert/encoder/layer.{i}/intermediate/dense/MatMul_quant") == "MatMulInteger"
+
+
+def test_recipe_is_part_of_the_cache_key(tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = export_dir(tiny_nli_dir, "int8"), export_dir(tiny_nli_dir, None)
+    monkeypatch.setattr(nli_onnx, "INT8_RECIPE", Int8Recipe(layers=("first",)))
+    assert export_dir(tiny_nli_dir, "int8") != before[0]
+    assert export_dir(tiny_nli_dir, None) == before[1]  # fp32 exports do not depend on the int8 recipe
