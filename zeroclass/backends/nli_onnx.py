@@ -169,11 +169,42 @@ def export_dir(path: str | Path, quantize: str | None) -> Path:
 
 def _export(path: Path, target: Path, *, quantize: str | None, trust_remote_code: bool) -> None:
     """Export, fuse and quantise ``path`` into ``target`` (written whole, then renamed into place)."""
-    import torch
-
     from .nli_torch import TorchNLIBackend
 
     source = TorchNLIBackend.from_path(path, device="cpu", trust_remote_code=trust_remote_code)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    work.chmod(0o755)
+    try:
+        raw, final = work / "raw.onnx", work / "model.onnx"
+        _trace(source, raw)
+        _optimize(raw, final, source.model.config)
+        if quantize == "int8":
+            _quantize_int8(final, work / "int8.onnx", INT8_RECIPE)
+            (work / "int8.onnx").replace(final)
+        raw.unlink()
+        source.tokenizer.save_pretrained(work)
+        meta = {
+            "id2label": {str(k): v for k, v in source.head.id2label.items()},
+            "entailment_id": source.head.entailment_id,
+            "contradiction_id": source.head.contradiction_id,
+            "default_template": source.default_template,
+            "max_length": source.max_length,
+            "input_names": list(source.input_names),
+        }
+        (work / _META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        try:
+            work.rename(target)
+        except OSError:  # another process finished the same export first
+            if not (target / _META).is_file():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _trace(source: Any, raw: Path) -> None:
+    """The torch model of ``source`` (a TorchNLIBackend) as an ONNX graph with dynamic batch and sequence axes."""
+    import torch
+
     model = source.model
     if hasattr(model, "set_attn_implementation"):
         # The eager attention graph is the one ONNX Runtime's fusions recognise.
@@ -195,39 +226,12 @@ def _export(path: Path, target: Path, *, quantize: str | None, trust_remote_code
             return self.model(**dict(zip(names, tensors))).logits
 
     axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
-    work.chmod(0o755)
-    try:
-        raw = work / "raw.onnx"
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer chatter about shapes the dynamic axes cover
-            torch.onnx.export(
-                ByName(), args, str(raw), input_names=names, output_names=["logits"],
-                dynamic_axes=axes, opset_version=_OPSET, dynamo=False,
-            )
-        final = work / "model.onnx"
-        _optimize(raw, final, model.config)
-        if quantize == "int8":
-            _quantize_int8(final, work / "int8.onnx", INT8_RECIPE)
-            (work / "int8.onnx").replace(final)
-        raw.unlink()
-        source.tokenizer.save_pretrained(work)
-        meta = {
-            "id2label": {str(k): v for k, v in source.head.id2label.items()},
-            "entailment_id": source.head.entailment_id,
-            "contradiction_id": source.head.contradiction_id,
-            "default_template": source.default_template,
-            "max_length": source.max_length,
-            "input_names": names,
-        }
-        (work / _META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        try:
-            work.rename(target)
-        except OSError:  # another process finished the same export first
-            if not (target / _META).is_file():
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about shapes the dynamic axes cover
+        torch.onnx.export(
+            ByName(), args, str(raw), input_names=names, output_names=["logits"],
+            dynamic_axes=axes, opset_version=_OPSET, dynamo=False,
+        )
 
 
 def _saturating_int8_cpu() -> bool:
