@@ -65,7 +65,12 @@ def test_prototypes_learn_labels_whose_names_say_nothing(offline_classifier, ada
     assert after == 1.0
     assert after >= before + 0.25, (before, after)
     assert type(adapted.backend).__name__ == "PrototypeBackend"
-    assert adapted.info["method"] == "prototypes" and adapted.info["examples_per_label"] == {"alpha": 4, "beta": 4}
+    assert adapted.info["method"] == "head" and adapted.info["examples_per_label"] == {"alpha": 4, "beta": 4}
+
+
+def test_prototypes_still_learn_without_a_gradient(offline_classifier):
+    prototypes = offline_classifier.adapt(*_examples(), method="prototypes")
+    assert prototypes.info["method"] == "prototypes" and _accuracy(prototypes) == 1.0
 
 
 def test_unseen_labels_score_exactly_as_the_base_model(offline_classifier, adapted):
@@ -117,8 +122,10 @@ def test_bad_examples_are_named(offline_classifier, tiny_classifier):
         offline_classifier.adapt(["a", "b"], ["x", "y"], method="nli")
     with pytest.raises(InputError, match="'prototypes' does not apply"):
         tiny_classifier.adapt(["a", "b"], ["x", "y"], method="prototypes")
-    with pytest.raises(InputError, match="do not apply to the 'prototypes' method"):
+    with pytest.raises(InputError, match="do not apply to the 'head' method"):
         offline_classifier.adapt(["a", "b"], ["x", "y"], epochs=3)
+    with pytest.raises(InputError, match="do not apply to the 'prototypes' method"):
+        offline_classifier.adapt(["a", "b"], ["x", "y"], method="prototypes", epochs=3)
 
 
 def _gold_scores(classifier, texts, gold, labels) -> float:
