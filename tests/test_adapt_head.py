@@ -68,3 +68,10 @@ def test_one_standard_error_rule_prefers_zero_shot_on_a_noisy_gain():
     noisy = base + np.tile([0.5, -0.6], 6)  # 0.05 better on average, far within the noise (standard error 0.16)
     assert choose_penalty({math.inf: base, 0.01: noisy}) == math.inf
     assert choose_penalty({math.inf: base, 0.01: base - 0.3}) == 0.01
+
+
+def test_shifts_carry_nothing_along_the_examples_common_direction():
+    """A shift along the direction every text shares would raise the label on the texts of labels without examples."""
+    x, y, init, _ = _task()
+    shifts = fit_shifts(x, y, init, np.array([True, True, False]), temperature=TEMPERATURE, penalty=0.001)
+    np.testing.assert_allclose(shifts @ _unit(x.mean(axis=0)), 0.0, atol=1e-9)

