@@ -214,3 +214,13 @@ def test_cli_adapt_names_a_missing_column(tmp_path, capsys):
     examples = _write_csv(tmp_path / "examples.csv", [("a", "x"), ("b", "y")])
     assert main(["adapt", str(examples), "-o", str(tmp_path / "m")]) == 2
     assert "text" in capsys.readouterr().err
+
+
+def test_head_learns_multi_label_examples_against_the_threshold(offline_classifier):
+    """Multi-label examples train each label's sigmoid against the backend's threshold: gold labels rise above 0.5."""
+    texts, gold = _examples()
+    adapted = offline_classifier.adapt(texts, [[g] for g in gold])
+    assert adapted.info["method"] == "head" and adapted.info["multi_label"]
+    for text, label in TEST:
+        scores = dict(zip(*(lambda r: (r["labels"], r["scores"]))(adapted(text, LABELS, multi_label=True))))
+        assert scores[label] > 0.5 > scores[next(x for x in LABELS if x != label)], (text, scores)
