@@ -68,11 +68,6 @@ def test_prototypes_learn_labels_whose_names_say_nothing(offline_classifier, ada
     assert adapted.info["method"] == "head" and adapted.info["examples_per_label"] == {"alpha": 4, "beta": 4}
 
 
-def test_auto_keeps_labels_without_examples_safe_with_prototypes(offline_classifier):
-    texts, gold = _examples()
-    assert offline_classifier.adapt(texts, gold, candidate_labels=LABELS + ["weather"]).info["method"] == "prototypes"
-
-
 def test_prototypes_still_learn_without_a_gradient(offline_classifier):
     prototypes = offline_classifier.adapt(*_examples(), method="prototypes")
     assert prototypes.info["method"] == "prototypes" and _accuracy(prototypes) == 1.0

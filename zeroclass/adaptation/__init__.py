@@ -14,12 +14,9 @@ the classifier passed in is never changed. Methods:
   and text–hypothesis pairs, then prototypes (``contrastive``);
 * ``"nli"`` (NLI cross-encoders): fine-tuned on entailment pairs (``nli``).
 
-``"auto"`` picks, for an embedding model, ``"head"`` when every candidate
-label has examples (it contains zero-shot as the case the examples do not
-beat, and measured best in ``benchmarks/fewshot``) and ``"prototypes"``
-when some have none (the head can pull their texts to the labels trained
-near them: -9 points on TREC's held-out labels at k = 8, where prototypes
-kept them); ``"nli"`` for an NLI model.
+``"auto"`` picks ``"head"`` for an embedding model (it contains zero-shot as
+the case the examples do not beat, and measured best in
+``benchmarks/fewshot``), ``"nli"`` otherwise.
 """
 
 from __future__ import annotations
@@ -72,15 +69,12 @@ def _tuned_backend(backend: Any, texts: Sequence[str]) -> Any:
     return max(dict.fromkeys(chosen), key=chosen.count)
 
 
-def _method(backend: Any, method: str, examples: Examples) -> str:
-    """The method to run: ``auto`` resolved (see the module doc), a method that does not fit the model refused."""
+def _method(backend: Any, method: str) -> str:
     if method not in METHODS:
         raise InputError(f"unknown adapt method {method!r}: use one of {', '.join(METHODS)}")
     embedding = isinstance(backend, Embedding)
     if method == "auto":
-        if not embedding:
-            return "nli"
-        return "head" if all(examples.counts().values()) else "prototypes"
+        return "head" if embedding else "nli"
     if embedding != (method != "nli"):
         kind = "an embedding model" if embedding else "an NLI cross-encoder"
         fits = "'head', 'prototypes' or 'contrastive'" if embedding else "'nli'"
@@ -106,7 +100,7 @@ def adapt(
     """
     examples = check_examples(texts, labels, candidate_labels)
     base = _tuned_backend(classifier.backend, examples.texts)
-    chosen = _method(base, method, examples)
+    chosen = _method(base, method)
     if chosen in ("head", "prototypes") and training:
         raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the {chosen!r} method (it does not fine-tune the model)")
     templates = validate_templates(classifier.hypothesis_template or base.default_template)
