@@ -65,7 +65,12 @@ def test_prototypes_learn_labels_whose_names_say_nothing(offline_classifier, ada
     assert after == 1.0
     assert after >= before + 0.25, (before, after)
     assert type(adapted.backend).__name__ == "PrototypeBackend"
-    assert adapted.info["method"] == "prototypes" and adapted.info["examples_per_label"] == {"alpha": 4, "beta": 4}
+    assert adapted.info["method"] == "head" and adapted.info["examples_per_label"] == {"alpha": 4, "beta": 4}
+
+
+def test_prototypes_still_learn_without_a_gradient(offline_classifier):
+    prototypes = offline_classifier.adapt(*_examples(), method="prototypes")
+    assert prototypes.info["method"] == "prototypes" and _accuracy(prototypes) == 1.0
 
 
 def test_unseen_labels_score_exactly_as_the_base_model(offline_classifier, adapted):
@@ -117,8 +122,10 @@ def test_bad_examples_are_named(offline_classifier, tiny_classifier):
         offline_classifier.adapt(["a", "b"], ["x", "y"], method="nli")
     with pytest.raises(InputError, match="'prototypes' does not apply"):
         tiny_classifier.adapt(["a", "b"], ["x", "y"], method="prototypes")
-    with pytest.raises(InputError, match="do not apply to the 'prototypes' method"):
+    with pytest.raises(InputError, match="do not apply to the 'head' method"):
         offline_classifier.adapt(["a", "b"], ["x", "y"], epochs=3)
+    with pytest.raises(InputError, match="do not apply to the 'prototypes' method"):
+        offline_classifier.adapt(["a", "b"], ["x", "y"], method="prototypes", epochs=3)
 
 
 def _gold_scores(classifier, texts, gold, labels) -> float:
@@ -202,3 +209,13 @@ def test_cli_adapt_names_a_missing_column(tmp_path, capsys):
     examples = _write_csv(tmp_path / "examples.csv", [("a", "x"), ("b", "y")])
     assert main(["adapt", str(examples), "-o", str(tmp_path / "m")]) == 2
     assert "text" in capsys.readouterr().err
+
+
+def test_head_learns_multi_label_examples_against_the_threshold(offline_classifier):
+    """Multi-label examples train each label's sigmoid against the backend's threshold: gold labels rise above 0.5."""
+    texts, gold = _examples()
+    adapted = offline_classifier.adapt(texts, [[g] for g in gold])
+    assert adapted.info["method"] == "head" and adapted.info["multi_label"]
+    for text, label in TEST:
+        scores = dict(zip(*(lambda r: (r["labels"], r["scores"]))(adapted(text, LABELS, multi_label=True))))
+        assert scores[label] > 0.5 > scores[next(x for x in LABELS if x != label)], (text, scores)

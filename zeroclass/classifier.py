@@ -431,7 +431,8 @@ class ZeroShotClassifier:
         (multi-label). ``candidate_labels``: the labels the examples are
         contrasted with (default: those of the examples). The result is still
         zero-shot: it takes any labels, and scores labels without examples as
-        before. ``method``: ``"prototypes"`` (embedding models, no training),
+        before. ``method``: ``"head"`` (embedding models, a linear head kept
+        near zero-shot), ``"prototypes"`` (embedding models, no training),
         ``"contrastive"`` (embedding models, fine-tunes the encoder), ``"nli"``
         (NLI models), or ``"auto"``. Save it with ``save_pretrained(folder)``.
         See :mod:`zeroclass.adaptation`.

@@ -1,6 +1,7 @@
-"""Tables and a plot of accuracy against k from ``run.py``'s JSON lines.
+"""Tables and a plot of accuracy against k from ``run.py``'s JSON lines (one file or several).
 
-    .venv/bin/python benchmarks/fewshot/report.py benchmarks/fewshot/results.jsonl [--plot benchmarks/fewshot/fewshot.png]
+    .venv/bin/python benchmarks/fewshot/report.py benchmarks/fewshot/results.jsonl \\
+        benchmarks/fewshot/results-setfit.jsonl --plot benchmarks/fewshot/fewshot.png
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-ORDER = ("zeroshot", "prototypes", "contrastive", "logreg", "setfit")
+ORDER = ("zeroshot", "head", "prototypes", "contrastive", "logreg", "setfit")
 
 
 def load(path: Path) -> list[dict]:
@@ -44,34 +45,73 @@ def accuracy_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def mean_table(rows: list[dict]) -> str:
-    """Mean over the sets every method finished, per k: accuracy and total training seconds."""
-    by: dict[tuple[int, str], dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+def _cell_means(rows: list[dict]) -> dict[tuple[str, int, str], dict[str, float]]:
+    """``(set, k, method) -> {accuracy, train_s}`` averaged over the seeds measured (zero-shot for every k)."""
+    got: dict[tuple[str, int, str], list[dict]] = defaultdict(list)
+    ks = sorted({r["k"] for r in rows if "accuracy" in r})
     for r in rows:
-        if "accuracy" in r and r["method"] != "zeroshot":
-            by[(r["k"], r["method"])][r["set"]].append(r)
-    zeroshot = {r["set"]: r["accuracy"] for r in rows if r["method"] == "zeroshot"}
-    lines = ["| k | method | sets | mean accuracy | zero-shot mean, same sets | total training s |", "|---:|---|---|---:|---:|---:|"]
-    common = None
-    for (_, _), sets in by.items():
-        common = set(sets) if common is None else common & set(sets)
-    for (k, method), sets in sorted(by.items()):
-        names = sorted(common or [])
-        if not names:
+        if "accuracy" not in r:
             continue
-        acc = np.mean([np.mean([g["accuracy"] for g in sets[n]]) for n in names])
-        zs = np.mean([zeroshot[n] for n in names if n in zeroshot]) if all(n in zeroshot for n in names) else float("nan")
-        train = sum(np.mean([g["train_s"] for g in sets[n]]) for n in names)
-        lines.append(f"| {k} | {method} | {', '.join(names)} | {acc:.3f} | {zs:.3f} | {train:.0f} |")
+        for k in (ks if r["method"] == "zeroshot" else [r["k"]]):
+            got[(r["set"], k, r["method"])].append(r)
+    return {key: {"accuracy": float(np.mean([g["accuracy"] for g in v])), "train_s": float(np.mean([g["train_s"] for g in v])),
+                  "seeds": len(v)} for key, v in got.items()}
+
+
+def mean_table(rows: list[dict], sets: list[str] | None = None) -> str:
+    """Per k and method: mean accuracy over ``sets`` (default: every set measured), zero-shot's on the same sets, mean training s.
+
+    A method missing a set at some k gets no row for that k (means over different sets do not compare).
+    """
+    cells = _cell_means(rows)
+    sets = sets or sorted({key[0] for key in cells})
+    lines = ["| k | method | mean accuracy | minus zero-shot | mean training s per set | seeds per set |", "|---:|---|---:|---:|---:|---|"]
+    for k in sorted({key[1] for key in cells}):
+        zs = [cells.get((name, k, "zeroshot")) for name in sets]
+        for method in ORDER:
+            got = [cells.get((name, k, method)) for name in sets]
+            if any(g is None for g in got) or any(z is None for z in zs):
+                continue
+            acc = np.mean([g["accuracy"] for g in got])
+            gain = acc - np.mean([z["accuracy"] for z in zs])
+            lines.append(f"| {k} | {method} | {acc:.3f} | {gain * 100:+.1f} | {np.mean([g['train_s'] for g in got]):.1f} | "
+                         f"{','.join(str(g['seeds']) for g in got)} |")
+    return "\n".join(lines)
+
+
+def setfit_cells_table(rows: list[dict]) -> str:
+    """Every method on exactly the (set, seed, k) cells SetFit finished: accuracy and training s side by side."""
+    cells = {(r["set"], r["seed"], r["k"]) for r in rows if r["method"] == "setfit" and "accuracy" in r}
+    if not cells:
+        return ""
+    by: dict[tuple[str, int, int, str], dict] = {}
+    for r in rows:
+        if "accuracy" in r:
+            for k in ([c[2] for c in cells] if r["method"] == "zeroshot" else [r["k"]]):
+                by[(r["set"], r["seed"], k, r["method"])] = r
+    methods = [m for m in ORDER if all((*c, m) in by for c in cells)]
+    lines = ["| set | seed | k | " + " | ".join(f"{m} acc (train s)" for m in methods) + " |", "|---|---:|---:|" + "---:|" * len(methods)]
+    for c in sorted(cells):
+        lines.append(f"| {c[0]} | {c[1]} | {c[2]} | " + " | ".join(f"{by[(*c, m)]['accuracy']:.3f} ({by[(*c, m)]['train_s']:.1f})" for m in methods) + " |")
+    for k in sorted({c[2] for c in cells}):
+        mine = [c for c in cells if c[2] == k]
+        lines.append(f"| **mean of {len(mine)}** | | {k} | " + " | ".join(
+            f"**{np.mean([by[(*c, m)]['accuracy'] for c in mine]):.3f}** ({np.mean([by[(*c, m)]['train_s'] for c in mine]):.1f})" for m in methods) + " |")
     return "\n".join(lines)
 
 
 def heldout_table(rows: list[dict]) -> str:
-    lines = ["| set | k | held-out labels | texts | zero-shot | adapted on the other labels |", "|---|---:|---|---:|---:|---:|"]
+    """Accuracy on the texts of labels that had no examples, zero-shot vs adapted on the other labels, per set (mean over k and seeds)."""
+    got: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         if r["method"] == "heldout-labels":
-            lines.append(f"| {r['set']} | {r['k']} | {', '.join(r['held_labels'])[:60]} | {r['texts']} | "
-                         f"{r['zeroshot_accuracy']:.3f} | {r['adapted_accuracy']:.3f} |")
+            got[(r["set"], r.get("adapt_method", "prototypes"))].append(r)
+    lines = ["| set | adapt method | held-out labels (seed 0) | runs (k x seeds) | texts per run | zero-shot | adapted | worst run, adapted minus zero-shot |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for (name, method), rs in sorted(got.items()):
+        worst = min(r["adapted_accuracy"] - r["zeroshot_accuracy"] for r in rs)
+        lines.append(f"| {name} | {method} | {', '.join(rs[0]['held_labels'])[:70]} | {len(rs)} | {np.mean([r['texts'] for r in rs]):.0f} | "
+                     f"{np.mean([r['zeroshot_accuracy'] for r in rs]):.3f} | {np.mean([r['adapted_accuracy'] for r in rs]):.3f} | {worst * 100:+.1f} |")
     return "\n".join(lines)
 
 
@@ -104,11 +144,11 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results", type=Path)
+    parser.add_argument("results", type=Path, nargs="+")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args(argv)
-    rows = load(args.results)
-    print(accuracy_table(rows), "", mean_table(rows), "", heldout_table(rows), sep="\n")
+    rows = [row for path in args.results for row in load(path)]
+    print(accuracy_table(rows), "", mean_table(rows), "", setfit_cells_table(rows), "", heldout_table(rows), sep="\n")
     if args.plot:
         plot(rows, args.plot)
     return 0

@@ -4,13 +4,19 @@
 (a :class:`~zeroclass.ZeroShotClassifier` that can ``save_pretrained``);
 the classifier passed in is never changed. Methods:
 
+* ``"head"`` (embedding models): the zero-shot classifier as a linear head
+  over the frozen embeddings, trained on the examples with a pull back to
+  the zero-shot label vectors whose strength cross-validation on the
+  examples picks (``head``; convex, a few seconds);
 * ``"prototypes"`` (embedding models): label vectors moved towards their
   examples, no gradient, milliseconds (``prototypes``);
 * ``"contrastive"`` (embedding models): the encoder fine-tuned on text–text
   and text–hypothesis pairs, then prototypes (``contrastive``);
 * ``"nli"`` (NLI cross-encoders): fine-tuned on entailment pairs (``nli``).
 
-``"auto"`` picks ``"prototypes"`` for an embedding model, ``"nli"`` otherwise.
+``"auto"`` picks ``"head"`` for an embedding model (it contains zero-shot as
+the case the examples do not beat, and measured best in
+``benchmarks/fewshot``), ``"nli"`` otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from .saved import ADAPTER_FILE, apply_adapter, save_adapted
 
 __all__ = ["adapt", "AdaptedClassifier", "METHODS", "ADAPTER_FILE", "apply_adapter"]
 
-METHODS = ("auto", "prototypes", "contrastive", "nli")
+METHODS = ("auto", "head", "prototypes", "contrastive", "nli")
 
 
 class AdaptedClassifier(ZeroShotClassifier):
@@ -68,10 +74,10 @@ def _method(backend: Any, method: str) -> str:
         raise InputError(f"unknown adapt method {method!r}: use one of {', '.join(METHODS)}")
     embedding = isinstance(backend, Embedding)
     if method == "auto":
-        return "prototypes" if embedding else "nli"
+        return "head" if embedding else "nli"
     if embedding != (method != "nli"):
         kind = "an embedding model" if embedding else "an NLI cross-encoder"
-        fits = "'prototypes' or 'contrastive'" if embedding else "'nli'"
+        fits = "'head', 'prototypes' or 'contrastive'" if embedding else "'nli'"
         raise InputError(f"method {method!r} does not apply to {backend.model_name}, {kind}: use {fits}")
     return method
 
@@ -95,8 +101,8 @@ def adapt(
     examples = check_examples(texts, labels, candidate_labels)
     base = _tuned_backend(classifier.backend, examples.texts)
     chosen = _method(base, method)
-    if chosen == "prototypes" and training:
-        raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the 'prototypes' method (it does not train)")
+    if chosen in ("head", "prototypes") and training:
+        raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the {chosen!r} method (it does not fine-tune the model)")
     templates = validate_templates(classifier.hypothesis_template or base.default_template)
     backend, details = _run(chosen, base, examples, templates, seed=seed, progress=progress, **training)
     info = {
@@ -115,10 +121,12 @@ def adapt(
 
 
 def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], **options: Any) -> tuple[Any, dict]:
-    if method == "prototypes":
+    if method in ("head", "prototypes"):
+        from .head import build_head
         from .prototypes import PrototypeBackend, build_prototypes
 
-        built, details = build_prototypes(backend, examples, templates, seed=options["seed"])
+        build = build_head if method == "head" else build_prototypes
+        built, details = build(backend, examples, templates, seed=options["seed"])
         known = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
         return PrototypeBackend.from_backend(backend, {**known, **built}), details
     if method == "contrastive":

@@ -121,7 +121,10 @@ def build_prototypes(
     priors = {label: backend.hypothesis_vectors([t.format(label) for t in templates]) for label in examples.labels}
     rng = np.random.default_rng(seed)
     rows = rng.permutation(len(x))[:LOO_ROWS]
-    scores = {scale: leave_one_out_accuracy(x, examples, priors, scale, prior_examples, rows) for scale in SCALES}
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only add synchronisation
+        scores = {scale: leave_one_out_accuracy(x, examples, priors, scale, prior_examples, rows) for scale in SCALES}
     scale = max(SCALES, key=lambda s: (scores[s], -s))
     built = _prototypes(x, examples.gold, priors, scale, prior_examples)
     prototypes = {

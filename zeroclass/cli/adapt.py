@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--text-column", default="text", help="column with the texts (default: text)")
     parser.add_argument("--label-column", default="label", help="column with the gold label(s) (default: label)")
     parser.add_argument("--multi-label", action="store_true", help="texts may have several gold labels")
-    parser.add_argument("--method", default="auto", choices=("auto", "prototypes", "contrastive", "nli"),
-                        help="auto: prototypes for embedding models, nli for NLI models")
+    parser.add_argument("--method", default="auto", choices=("auto", "head", "prototypes", "contrastive", "nli"),
+                        help="auto: head for embedding models, nli for NLI models")
     parser.add_argument("--eval", type=Path, dest="eval_data", help="held-out labelled file: accuracy before and after")
     parser.add_argument("--epochs", type=int, help="training methods: epochs (default: the method's)")
     parser.add_argument("--learning-rate", type=float, help="training methods: learning rate (default: the method's)")

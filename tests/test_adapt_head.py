@@ -1,0 +1,77 @@
+"""The linear head kept near zero-shot (zeroclass.adaptation.head): its solver and how it picks the pull, on synthetic vectors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from zeroclass.adaptation.head import choose_penalty, cross_validated_losses, fit_shifts
+
+TEMPERATURE = 0.05
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _task(seed: int = 0, per_label: int = 8, dim: int = 16):
+    """Three labels whose zero-shot vectors point the wrong way for label 0 and 1 (swapped); label 2 has no examples."""
+    rng = np.random.default_rng(seed)
+    centres = _unit(rng.normal(size=(3, dim)))
+    init = centres[[1, 0, 2]].copy()  # the label names of 0 and 1 are swapped: zero-shot gets them wrong
+    x = _unit(np.concatenate([centres[j] + 0.3 * rng.normal(size=(per_label, dim)) for j in (0, 1)]))
+    y = np.zeros((len(x), 3))
+    y[:per_label, 0] = y[per_label:, 1] = 1
+    return x, y, init, centres
+
+
+def _accuracy(x, y, w) -> float:
+    return float(np.mean((x @ w.T).argmax(axis=1) == y.argmax(axis=1)))
+
+
+def test_head_corrects_wrong_label_vectors_and_leaves_labels_without_examples_alone():
+    x, y, init, _ = _task()
+    assert _accuracy(x, y, init) < 0.2
+    shifts = fit_shifts(x, y, init, np.array([True, True, False]), temperature=TEMPERATURE, penalty=0.001)
+    assert _accuracy(x, y, init + shifts) == 1.0
+    assert np.all(shifts[2] == 0.0)
+
+
+def test_stronger_pull_keeps_the_head_nearer_zero_shot_and_infinite_is_zero_shot():
+    x, y, init, _ = _task()
+    trainable = np.array([True, True, False])
+    norms = [np.linalg.norm(fit_shifts(x, y, init, trainable, temperature=TEMPERATURE, penalty=p)) for p in (0.001, 0.1, 10.0)]
+    assert norms[0] > norms[1] > norms[2] > 0
+    assert np.all(fit_shifts(x, y, init, trainable, temperature=TEMPERATURE, penalty=math.inf) == 0.0)
+
+
+def test_multi_label_head_learns_the_threshold_decisions():
+    x, y, init, _ = _task()
+    shifts = fit_shifts(x, y, init, np.array([True, True, False]), temperature=TEMPERATURE, penalty=0.001, threshold=0.2)
+    decided = (x @ (init + shifts).T) > 0.2
+    assert np.array_equal(decided[:, :2], y[:, :2].astype(bool))
+
+
+def test_cross_validation_moves_away_from_zero_shot_only_when_the_examples_say_so():
+    x, y, init, centres = _task()
+    folds = np.arange(len(x)) % 4
+    wrong = cross_validated_losses(x, y, init, folds, temperature=TEMPERATURE, threshold=None)
+    assert not math.isinf(choose_penalty(wrong))  # swapped names: the examples must win
+    right = cross_validated_losses(x, y, centres, folds, temperature=TEMPERATURE, threshold=None)
+    assert choose_penalty(right) > choose_penalty(wrong)  # names already right: a stronger pull (less to gain)
+
+
+def test_one_standard_error_rule_prefers_zero_shot_on_a_noisy_gain():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 1.5, size=12)
+    noisy = base + np.tile([0.5, -0.6], 6)  # 0.05 better on average, far within the noise (standard error 0.16)
+    assert choose_penalty({math.inf: base, 0.01: noisy}) == math.inf
+    assert choose_penalty({math.inf: base, 0.01: base - 0.3}) == 0.01
+
+
+def test_shifts_carry_nothing_along_the_examples_common_direction():
+    """A shift along the direction every text shares would raise the label on the texts of labels without examples."""
+    x, y, init, _ = _task()
+    shifts = fit_shifts(x, y, init, np.array([True, True, False]), temperature=TEMPERATURE, penalty=0.001)
+    np.testing.assert_allclose(shifts @ _unit(x.mean(axis=0)), 0.0, atol=1e-9)
