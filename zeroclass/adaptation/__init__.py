@@ -30,7 +30,8 @@ from ..classifier import ZeroShotClassifier
 from ..errors import InputError
 from ..hypotheses import validate_templates
 from .examples import Examples, check_examples
-from .saved import ADAPTER_FILE, apply_adapter, save_adapted
+from ..backends.adapted import ADAPTER_FILE, apply_adapter
+from .saved import save_adapted
 
 __all__ = ["adapt", "AdaptedClassifier", "METHODS", "ADAPTER_FILE", "apply_adapter"]
 

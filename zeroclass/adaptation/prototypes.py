@@ -23,13 +23,12 @@ scored exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..backends.base import Pair
 from ..backends.embedding import EmbeddingBackend, _unit
+from ..backends.prototypes import PrototypeBackend
 from .examples import Examples
 
 __all__ = ["PrototypeBackend", "build_prototypes", "PRIOR_EXAMPLES", "SCALES"]
@@ -40,35 +39,6 @@ PRIOR_EXAMPLES = 4.0
 SCALES = (0.0, 0.5, 1.0, 2.0, 4.0)
 #: Examples scored in the leave-one-out choice of the scale (a seeded sample when there are more).
 LOO_ROWS = 200
-
-
-class PrototypeBackend(EmbeddingBackend):
-    """An embedding backend whose label hypotheses can have stored vectors (see the module doc)."""
-
-    def __init__(self, model: Any, *, prototypes: Mapping[str, np.ndarray], **options: Any) -> None:
-        super().__init__(model, **options)
-        self.prototypes = {h: np.asarray(v, dtype=np.float32) for h, v in prototypes.items()}
-
-    @classmethod
-    def from_backend(cls, base: EmbeddingBackend, prototypes: Mapping[str, np.ndarray], **changes: Any) -> "PrototypeBackend":
-        """A backend with ``base``'s model and settings plus ``prototypes`` (``base`` is not changed)."""
-        options = {
-            "model_name": base.model_name,
-            "temperature": base.temperature,
-            "threshold": base.threshold,
-            "default_template": base.default_template,
-            "refine": base.refine,
-            "languages": base.languages,
-            "batch_size": base.batch_size,
-        }
-        return cls(base.model, prototypes=prototypes, **{**options, **changes})
-
-    def hypothesis_vectors(self, hypotheses: list[str], pairs: Sequence[Pair] = ()) -> np.ndarray:
-        vectors = super().hypothesis_vectors(hypotheses, pairs)
-        for i, h in enumerate(hypotheses):
-            if h in self.prototypes:
-                vectors[i] = self.prototypes[h]
-        return vectors
 
 
 def _prototypes(x: np.ndarray, gold: list[list[str]], priors: dict[str, np.ndarray], scale: float, prior_examples: float) -> dict[str, np.ndarray]:

@@ -4,10 +4,8 @@
 ``save_pretrained``/``save``, so any tool reads the folder as the model it
 is, then ``zeroclass_adapter.json`` (what zeroclass needs: method,
 templates, the hypotheses that have prototypes), ``prototypes.safetensors``
-(embedding models) and a ``README.md`` card. ``apply_adapter`` is the one
-hook the loader calls: a folder without the marker loads as before.
-
-This module imports nothing heavy, because ``load_backend`` imports it.
+(embedding models) and a ``README.md`` card. Loading such a folder is
+:mod:`zeroclass.backends.adapted`'s job, below the classifier.
 """
 
 from __future__ import annotations
@@ -17,60 +15,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..backends.adapted import ADAPTER_FILE, FORMAT, PROTOTYPES_FILE
 from ..backends.base import Embedding
-from ..errors import ModelConfigError
+from ..backends.prototypes import PrototypeBackend
 
-__all__ = ["ADAPTER_FILE", "PROTOTYPES_FILE", "save_adapted", "apply_adapter", "read_adapter"]
-
-ADAPTER_FILE = "zeroclass_adapter.json"
-PROTOTYPES_FILE = "prototypes.safetensors"
-FORMAT = 1
-
-
-def read_adapter(path: Path) -> dict[str, Any] | None:
-    """The folder's adapter settings, or ``None`` when it is a plain model folder."""
-    marker = Path(path) / ADAPTER_FILE
-    if not marker.is_file():
-        return None
-    try:
-        config = json.loads(marker.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ModelConfigError(f"{marker} is not valid JSON ({exc})") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelConfigError(f"{marker}: unknown zeroclass adapter format {config.get('format') if isinstance(config, dict) else config!r}")
-    return config
-
-
-def apply_adapter(path: Path, backend: Any) -> Any:
-    """``backend`` as the adapted folder ``path`` says (its templates, its prototypes); unchanged without a marker."""
-    config = read_adapter(path)
-    if config is None:
-        return backend
-    templates = tuple(config["templates"])
-    if config.get("languages") and backend.languages is None:
-        backend.languages = frozenset(config["languages"])
-    hypotheses = config.get("prototype_hypotheses") or []
-    if hypotheses:
-        if not isinstance(backend, Embedding):
-            raise ModelConfigError(f"{path} holds label prototypes for an embedding model; load it with backend='embedding'")
-        from safetensors.numpy import load_file
-
-        from .prototypes import PrototypeBackend
-
-        vectors = load_file(str(Path(path) / PROTOTYPES_FILE))["prototypes"]
-        if len(vectors) != len(hypotheses):
-            raise ModelConfigError(f"{path}: {len(hypotheses)} prototype hypotheses but {len(vectors)} vectors")
-        return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), default_template=templates)
-    backend.default_template = templates if len(templates) > 1 else templates[0]
-    return backend
-
+__all__ = ["ADAPTER_FILE", "PROTOTYPES_FILE", "save_adapted", "model_card"]
 
 def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path:
     """Write ``backend``'s model, the marker, the prototypes (if any) and the card into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    from .prototypes import PrototypeBackend
-
     prototypes = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
     if isinstance(backend, Embedding):
         backend.model.save(str(folder))  # a SentenceTransformer: its own folder layout, tokenizer included

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..hub import ModelSource
+from .adapted import apply_adapter
 from .base import Backend, Embedding, NLIHead, Pair, Refining, Routing, resolve_nli_head
 
 __all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "Pair", "resolve_nli_head", "load_backend", "backend_name", "backend_options", "BACKENDS"]
@@ -64,9 +65,7 @@ def load_backend(source: ModelSource, backend: str | None = None, **options: Any
     if unknown:
         raise InputError(f"option(s) {', '.join(unknown)} do not apply to the {name!r} backend")
     loaded = cls.from_path(source.path, model_name=source.model_id, **options)
-    from ..adaptation.saved import apply_adapter  # a folder saved by ZeroShotClassifier.adapt(...).save_pretrained
-
-    return apply_adapter(source.path, loaded)
+    return apply_adapter(source.path, loaded)  # a folder saved by ZeroShotClassifier.adapt(...).save_pretrained
 
 
 def _default_backend(source: ModelSource) -> str:
