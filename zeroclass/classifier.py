@@ -68,6 +68,9 @@ class ZeroShotClassifier:
     then call it like transformers' zero-shot pipeline.
     """
 
+    #: The model an adapted classifier was adapted from (``None``: this one is not adapted).
+    adapted_from: str | None = None
+
     def __init__(
         self,
         backend: Backend,
@@ -76,8 +79,7 @@ class ZeroShotClassifier:
         shortlist_model: str | os.PathLike[str] | Shortlister | None = None,
     ) -> None:
         #: The scoring backend. Callers go through the classifier (``score``,
-        #: ``max_batch_tokens``...); only code that builds a new backend from
-        #: this one (``zeroclass.adaptation``) reads it.
+        #: ``max_batch_tokens``...); :meth:`adapt` hands it to ``zeroclass.adaptation``.
         self.backend = backend
         self.hypothesis_template = validate_templates(hypothesis_template) if hypothesis_template else None
         #: ``candidate_labels``/``multi_label`` every call uses unless it gives its own;
@@ -437,10 +439,11 @@ class ZeroShotClassifier:
         (NLI models), or ``"auto"``. Save it with ``save_pretrained(folder)``.
         See :mod:`zeroclass.adaptation`.
         """
-        from .adaptation import adapt
+        from .adaptation import adapt  # the layer built on this one: imported only when asked for
 
         return adapt(
-            self, texts, labels, candidate_labels=candidate_labels, seed=seed, method=method, progress=progress, **training
+            self.backend, texts, labels, hypothesis_template=self.hypothesis_template, base_model=self.adapted_from,
+            candidate_labels=candidate_labels, seed=seed, method=method, progress=progress, **training,
         )
 
 

@@ -1,6 +1,6 @@
 """Adapt a zero-shot classifier to a handful of labelled examples, keeping it zero-shot.
 
-``adapt(classifier, texts, labels, ...)`` returns an :class:`AdaptedClassifier`
+``ZeroShotClassifier.adapt(texts, labels, ...)`` (which calls :func:`adapt`) returns an :class:`AdaptedClassifier`
 (a :class:`~zeroclass.ZeroShotClassifier` that can ``save_pretrained``);
 the classifier passed in is never changed. Methods:
 
@@ -44,6 +44,7 @@ class AdaptedClassifier(ZeroShotClassifier):
     def __init__(self, backend: Any, *, hypothesis_template: Any = None, info: dict[str, Any]) -> None:
         super().__init__(backend, hypothesis_template=hypothesis_template)
         self.info = info
+        self.adapted_from = info["base_model"]
 
     def save_pretrained(self, folder: str | os.PathLike[str], *, evaluation: dict[str, Any] | None = None) -> None:
         """Write a model folder that ``pipeline(model=folder)``, the CLI, server, batch and eval load.
@@ -84,10 +85,12 @@ def _method(backend: Any, method: str) -> str:
 
 
 def adapt(
-    classifier: ZeroShotClassifier,
+    backend: Any,
     texts: Sequence[str],
     labels: Sequence[str | Sequence[str]],
     *,
+    hypothesis_template: Any = None,
+    base_model: str | None = None,
     candidate_labels: Any = None,
     seed: int = 0,
     method: str = "auto",
@@ -96,18 +99,22 @@ def adapt(
 ) -> AdaptedClassifier:
     """A new classifier adapted to ``texts`` and their ``labels`` (see the module doc for the methods).
 
+    ``backend`` and ``hypothesis_template`` are those of the classifier being
+    adapted (:meth:`ZeroShotClassifier.adapt` passes them); ``base_model`` the
+    model it was itself adapted from, if it was.
+
     ``training`` options go to the training methods: ``epochs``,
     ``learning_rate``, ``batch_size``.
     """
     examples = check_examples(texts, labels, candidate_labels)
-    base = _tuned_backend(classifier.backend, examples.texts)
+    base = _tuned_backend(backend, examples.texts)
     chosen = _method(base, method)
     if chosen in ("head", "prototypes") and training:
         raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the {chosen!r} method (it does not fine-tune the model)")
-    templates = validate_templates(classifier.hypothesis_template or base.default_template)
-    backend, details = _run(chosen, base, examples, templates, seed=seed, progress=progress, **training)
+    templates = validate_templates(hypothesis_template or base.default_template)
+    adapted, details = _run(chosen, base, examples, templates, seed=seed, progress=progress, **training)
     info = {
-        "base_model": classifier.info["base_model"] if isinstance(classifier, AdaptedClassifier) else base.model_name,
+        "base_model": base_model or base.model_name,
         "method": chosen,
         "templates": list(templates),
         "labels": examples.labels,
@@ -118,7 +125,7 @@ def adapt(
         "languages": sorted(base.languages) if base.languages else None,
         "training": details,
     }
-    return AdaptedClassifier(backend, hypothesis_template=classifier.hypothesis_template, info=info)
+    return AdaptedClassifier(adapted, hypothesis_template=hypothesis_template, info=info)
 
 
 def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], **options: Any) -> tuple[Any, dict]:
