@@ -280,3 +280,20 @@ def test_the_onnx_backend_reports_its_session_device_and_dtype(tiny_nli_dir, tmp
     assert classifier.device == "cpu" and classifier.dtype == "float32"
     assert classifier.tokenizer("a text")["input_ids"]
     assert repr(classifier).endswith("backend='onnx', device='cpu', dtype='float32')")
+
+
+@pytest.mark.parametrize("device, expected", [(-1, "cpu"), (0, "cuda:0"), ("cpu", "cpu"), (None, None)])
+def test_devices_are_read_as_transformers_reads_them(device, expected):
+    from zeroclass.backends.base import device_string
+
+    assert device_string(device) == expected
+
+
+def test_device_minus_one_means_cpu_on_every_backend(tiny_nli_dir, tmp_path, monkeypatch):
+    # transformers scripts say device=-1 for the CPU; the onnx and embedding backends once crashed on it.
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path))
+    onnx = zeroclass.pipeline("zero-shot-classification", model=str(tiny_nli_dir), backend="onnx", device=-1)
+    assert onnx.device == "cpu" and onnx(TEXTS[0], LABELS)["labels"]
+    offline = zeroclass.pipeline("zero-shot-classification", device=-1)
+    assert str(offline.device) == "cpu" and offline(TEXTS[0], LABELS)["labels"]

@@ -10,12 +10,25 @@ import numpy as np
 
 from ..errors import ModelConfigError
 
-__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "resolve_nli_head", "Pair"]
+__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "resolve_nli_head", "Pair", "device_string"]
 
 #: A (premise, hypothesis) pair: the text, and one label's hypothesis sentence.
 Pair = tuple[str, str]
 
 _NOT_ENTAILMENT = {"not_entailment", "not entailment", "not-entailment", "non_entailment", "non-entailment"}
+
+
+def device_string(device: Any) -> str | None:
+    """A device as a string, read as transformers reads ``device=``: ``-1`` is the CPU, ``N`` is ``cuda:N``.
+
+    ``None`` stays ``None`` (the backend picks). Every backend takes what
+    transformers' pipeline takes, so ``pipeline(device=-1)`` works on any model.
+    """
+    if device is None or isinstance(device, str):
+        return device
+    if isinstance(device, int) and not isinstance(device, bool):
+        return "cpu" if device < 0 else f"cuda:{device}"
+    return str(device)  # a torch.device
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import NLIHead, Pair
+from .base import NLIHead, Pair, device_string
 from .quiet import quiet_load
 
 __all__ = ["EmbeddingBackend"]
@@ -150,7 +150,7 @@ class EmbeddingBackend:
         path: str | Path,
         *,
         model_name: str | None = None,
-        device: str | None = None,
+        device: str | int | None = None,
         trust_remote_code: bool = False,
         num_threads: int | None = None,
         **options: Any,
@@ -162,7 +162,7 @@ class EmbeddingBackend:
 
             torch.set_num_threads(num_threads)
         with quiet_load():
-            model = SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code)
+            model = SentenceTransformer(str(path), device=device_string(device), trust_remote_code=trust_remote_code)
         return cls(model, model_name=model_name or str(path), **options)
 
     def embed(self, sentences: Sequence[str]) -> np.ndarray:

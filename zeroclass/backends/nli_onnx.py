@@ -29,7 +29,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import InputError
-from .base import NLIHead, resolve_nli_head
+from .base import NLIHead, device_string, resolve_nli_head
 from .quiet import quiet_load
 from .tokenized import GPU_BATCH_TOKENS, ONNX_CPU_BATCH_TOKENS, TokenizedBackend
 
@@ -296,7 +296,7 @@ class OnnxNLIBackend(TokenizedBackend):
         *,
         model_name: str | None = None,
         quantize: str | None = None,
-        device: str | None = None,
+        device: str | int | None = None,
         max_length: int | None = None,
         max_batch_tokens: int | None = None,
         max_batch_size: int | None = None,
@@ -346,9 +346,9 @@ class OnnxNLIBackend(TokenizedBackend):
         return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
 
 
-def _providers(device: str | None) -> list[str]:
+def _providers(device: str | int | None) -> list[str]:
     """ONNX Runtime execution providers for ``device`` (cpu, or cuda when onnxruntime-gpu is installed)."""
-    kind = (device or "cpu").split(":")[0]
+    kind = (device_string(device) or "cpu").split(":")[0]
     if kind == "cpu":
         return ["CPUExecutionProvider"]
     if kind == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():

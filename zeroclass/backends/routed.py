@@ -62,7 +62,7 @@ class RoutedBackend:
         )
 
     @classmethod
-    def from_path(cls, path: str | Path, *, model_name: str | None = None, device: str | None = None,
+    def from_path(cls, path: str | Path, *, model_name: str | None = None, device: str | int | None = None,
                   num_threads: int | None = None, refine: bool = True) -> "RoutedBackend":
         """The offline default: the English sentence-transformers model at ``path``, USE-multilingual for the rest."""
         from .embedding import EmbeddingBackend
