@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from .hypotheses import CHINESE_MODEL_HINT
+
 __all__ = ["polarity", "is_sentiment_like", "PHRASINGS", "SENTIMENT_MODEL_HINT"]
 
-#: What users of the offline default are pointed to for Chinese sentiment.
-SENTIMENT_MODEL_HINT = "damo/nlp_structbert_zero-shot-classification_chinese-base"
+#: What users of the offline default are pointed to for Chinese sentiment: the Chinese NLI model.
+SENTIMENT_MODEL_HINT = CHINESE_MODEL_HINT
 
 _WORDS = {
     "positive": ("正面", "积极", "好评", "褒义", "满意", "喜欢", "positive", "favorable", "favourable"),

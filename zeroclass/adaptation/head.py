@@ -53,11 +53,6 @@ def _targets(examples: Examples) -> np.ndarray:
     return y
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _loss_and_gradient(w: np.ndarray, x: np.ndarray, y: np.ndarray, temperature: float, threshold: float | None) -> tuple[float, np.ndarray]:
     """Mean loss per example of label vectors ``w`` on ``(x, y)``, and its gradient in ``w``."""
     if threshold is None:  # single-label: softmax cross-entropy over the candidate labels
