@@ -236,3 +236,15 @@ def test_progress_prints_plain_lines_when_not_a_terminal() -> None:
     line = stream.getvalue()
     assert line.startswith("zeroclass batch: 500/1,000 rows (50.0%), ") and "rows/s, ETA " in line
     assert "\r" not in line and line.count("\n") == 1
+
+
+def test_a_slow_or_tiny_job_never_reports_zero_rows_per_second(tmp_path: Path) -> None:
+    from zeroclass.batch.job import BatchSummary
+    from zeroclass.batch.progress import format_rate
+
+    assert [format_rate(r) for r in (0.0, 0.0123, 0.35, 3.0, 9.94, 10.2, 12345.6)] == [
+        "0", "0.012", "0.35", "3", "9.9", "10", "12,346"
+    ]
+    summary = BatchSummary(tmp_path / "out.csv", rows=3, bad_rows=0, resumed_rows=0, seconds=8.0, rows_per_s=0.375,
+                           bad_examples=[])
+    assert str(summary) == f"3 rows -> {tmp_path / 'out.csv'} (0 bad), 0.38 rows/s in 8.0 s"

@@ -25,7 +25,7 @@ from .annotate import ERROR_COLUMN, RESULT_COLUMNS, Task
 from .engines import ENGINES, Engine, EngineSetup, check_engine, make_engine
 from .lock import job_lock
 from .manifest import Manifest, fingerprint, open_job
-from .progress import Progress
+from .progress import Progress, format_rate
 
 __all__ = ["classify_file", "BatchSummary", "ENGINES"]
 
@@ -45,7 +45,7 @@ class BatchSummary:
     def __str__(self) -> str:
         lines = [
             f"{self.rows:,} rows -> {self.output} ({self.bad_rows:,} bad), "
-            f"{self.rows_per_s:,.0f} rows/s"
+            f"{format_rate(self.rows_per_s)} rows/s in {self.seconds:.1f} s"
             + (f"; {self.resumed_rows:,} rows were done by an earlier run" if self.resumed_rows else "")
         ]
         lines += [f"  bad: {example}" for example in self.bad_examples]

@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from typing import IO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "format_rate"]
 
 
 class Progress:
@@ -48,8 +48,13 @@ class Progress:
         rate = self.rows_per_s
         eta = timedelta(seconds=round((self.total - self.done) / rate)) if rate > 0 else "?"
         share = 100 * self.done / self.total if self.total else 100.0
-        return f"{self.done:,}/{self.total:,} rows ({share:.1f}%), {rate:,.0f} rows/s, ETA {eta}"
+        return f"{self.done:,}/{self.total:,} rows ({share:.1f}%), {format_rate(rate)} rows/s, ETA {eta}"
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def format_rate(per_s: float) -> str:
+    """``per_s`` with whole units from 10 up and two significant digits below, so a slow or tiny job never reads "0"."""
+    return f"{per_s:,.0f}" if per_s >= 10 else f"{per_s:.2g}"
