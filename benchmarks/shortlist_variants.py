@@ -114,8 +114,9 @@ def measure(backend, name: str, args: argparse.Namespace) -> list[dict]:
     h = MemoEmbeddings(backend).embed(ensemble_hypotheses(labels, templates)).reshape(len(labels), len(templates), -1)
     x = MemoEmbeddings(backend).embed(texts)
     for variant, score in CANDIDATES.items():
-        sims = score(x, h)
-        rows.append(base | {"ranking": variant, "recall": _recalls(sims, gold), "by_call_size": {"any": recall(sims, gold, k)}})
+        sims = score(x, h)  # call-independent: one figure stands for every call size
+        by_size = {"any": recall(sims, gold, k)}
+        rows.append(base | {"ranking": variant, "recall": _recalls(sims, gold), "by_call_size": by_size})
     return rows
 
 
@@ -130,14 +131,18 @@ def markdown(rows: list[dict]) -> str:
     for row in rows:
         cells = [f"{row['recall'][f'@{k}']:.3f}" if f"@{k}" in row["recall"] else "all" for k in (1, 5, 10, 20)]
         sizes = row["by_call_size"]
-        by_size = [f"{sizes[s]:.3f}" for s in ("1", "8", "32", "256", "all")] if "1" in sizes else ["same"] * 4 + [f"{sizes['any']:.3f}"]
+        if "any" in sizes:
+            by_size = ["same"] * 4 + [f"{sizes['any']:.3f}"]
+        else:
+            by_size = [f"{sizes[s]:.3f}" for s in ("1", "8", "32", "256", "all")]
         name = row["set"] + (" (multi)" if row["multi_label"] else "")
-        lines.append(f"| {name} | {row['labels']} | {row['ranking']} | " + " | ".join(cells) + f" | {row['k']} | " + " | ".join(by_size) + " |")
+        cells += [str(row["k"]), *by_size]
+        lines.append(f"| {name} | {row['labels']} | {row['ranking']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.shortlist_variants", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.shortlist_variants", description=__doc__)
     parser.add_argument("--limit", type=int, default=1000, help="texts per set, a seeded sample (default: 1000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
