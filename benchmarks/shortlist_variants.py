@@ -113,11 +113,23 @@ def measure(backend, name: str, args: argparse.Namespace) -> list[dict]:
     templates = backend.default_template
     h = MemoEmbeddings(backend).embed(ensemble_hypotheses(labels, templates)).reshape(len(labels), len(templates), -1)
     x = MemoEmbeddings(backend).embed(texts)
+    rows.append(base | {"ranking": "hubs", **hubs(x, h, labels, k)})
     for variant, score in CANDIDATES.items():
         sims = score(x, h)  # call-independent: one figure stands for every call size
         by_size = {"any": recall(sims, gold, k)}
         rows.append(base | {"ranking": variant, "recall": _recalls(sims, gold), "by_call_size": by_size})
     return rows
+
+
+def hubs(x: np.ndarray, h: np.ndarray, labels: list[str], k: int) -> dict:
+    """The label most often in a text's plain top ``k`` (against its fair share, ``k`` / labels), and how well
+    the label-side hub score predicts the text-side one (Pearson r over labels)."""
+    sims = x @ h.mean(axis=1).T
+    counts = np.bincount(np.argsort(-sims, axis=1)[:, :k].ravel(), minlength=len(labels))
+    text_side = np.sort(sims, axis=0)[-10:].mean(axis=0)
+    label_side = _label_hubs(_unit(h.mean(axis=1)))
+    return {"top_hub": labels[int(counts.argmax())], "top_hub_share": float(counts.max() / len(x)),
+            "fair_share": k / len(labels), "hub_score_correlation": float(np.corrcoef(text_side, label_side)[0, 1])}
 
 
 def _recalls(sims: np.ndarray, gold: np.ndarray) -> dict[str, float]:
@@ -129,6 +141,8 @@ def markdown(rows: list[dict]) -> str:
     head = "| set | labels | ranking | @1 | @5 | @10 | @20 | K | K, call of 1 | 8 | 32 | 256 | all |"
     lines = [head, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
+        if row["ranking"] == "hubs":
+            continue
         cells = [f"{row['recall'][f'@{k}']:.3f}" if f"@{k}" in row["recall"] else "all" for k in (1, 5, 10, 20)]
         sizes = row["by_call_size"]
         if "any" in sizes:
@@ -138,6 +152,11 @@ def markdown(rows: list[dict]) -> str:
         name = row["set"] + (" (multi)" if row["multi_label"] else "")
         cells += [str(row["k"]), *by_size]
         lines.append(f"| {name} | {row['labels']} | {row['ranking']} | " + " | ".join(cells) + " |")
+    for row in (r for r in rows if r["ranking"] == "hubs"):
+        share = f"{row['top_hub_share']:.0%}"
+        lines.append(f"\n{row['set']}: \"{row['top_hub']}\" is in the plain top {row['k']} of {share} "
+                     f"of texts (fair share {row['fair_share']:.0%}); label-side vs text-side hub score: "
+                     f"r = {row['hub_score_correlation']:.2f}")
     return "\n".join(lines)
 
 
@@ -156,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         if meta.get("task") == "nli" or meta.get("language", "en") != "en" or len(meta["labels"]) <= 5:
             continue
         rows += measure(backend, meta_path.parent.name, args)
-        print(markdown(rows[-len(SHIPPED) - len(CANDIDATES) :]), file=sys.stderr, flush=True)
+        print(markdown(rows[-len(SHIPPED) - len(CANDIDATES) - 1 :]), file=sys.stderr, flush=True)
     command = "python -m benchmarks.shortlist_variants " + " ".join(argv if argv is not None else sys.argv[1:])
     OUT.mkdir(exist_ok=True)
     (OUT / "shortlist-variants.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
