@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from zeroclass import ZeroShotClassifier
+from zeroclass.errors import InputError
 from zeroclass.shortlist import CSLS_NEIGHBOURS, LRUCache, Shortlister, hub_corrected
 
 LABELS = ["sports", "finance", "weather", "travel", "technology", "home", "politics", "health", "music", "food"]
@@ -118,3 +120,19 @@ def test_the_call_dependent_options_raise_banking77_recall(shared_data, minilm):
 def minilm(offline_classifier) -> Any:
     """The bundled all-MiniLM-L6-v2 alone (the offline default routes English to it): the default ranker."""
     return offline_classifier.backend.fallback
+
+
+def test_load_takes_the_options_and_the_classifier_uses_them(tiny_classifier, minilm):
+    shortlister = Shortlister.load(refine=True, hub_correction=True)
+    assert (shortlister.model_name, shortlister.refine, shortlister.hub_correction) == (minilm.model_name, True, True)
+    got = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=shortlister)(TEXTS, LABELS, shortlist=3)
+    expected = Shortlister(minilm, refine=True, hub_correction=True, cache=LRUCache(1000)).rank(
+        TEXTS, [LABELS] * len(TEXTS), lambda names: names
+    )
+    for result, order in zip(got, expected):
+        assert sorted(result["shortlisted"]) == sorted(LABELS[j] for j in order[:3])
+
+
+def test_load_refuses_an_nli_model(tiny_nli_dir):
+    with pytest.raises(InputError, match="NLI cross-encoder"):
+        Shortlister.load(str(tiny_nli_dir))
