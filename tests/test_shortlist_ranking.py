@@ -136,3 +136,25 @@ def test_load_takes_the_options_and_the_classifier_uses_them(tiny_classifier, mi
 def test_load_refuses_an_nli_model(tiny_nli_dir):
     with pytest.raises(InputError, match="NLI cross-encoder"):
         Shortlister.load(str(tiny_nli_dir))
+
+
+def test_refinement_is_for_single_label_calls_only(minilm):
+    """As in the offline default: refinement assumes one label per text, so a multi-label call ranks plainly."""
+    plain = Shortlister(minilm, cache=LRUCache(1000)).similarities(TEXTS, LABELS)
+    refining = Shortlister(minilm, refine=True, cache=LRUCache(1000))
+    assert not np.allclose(refining.similarities(TEXTS, LABELS), plain, atol=1e-3)
+    assert np.array_equal(refining.similarities(TEXTS, LABELS, multi_label=True), plain)
+
+
+def test_the_classifier_tells_the_shortlister_whether_the_call_is_multi_label(tiny_classifier, minilm):
+    seen = []
+
+    class Recording(Shortlister):
+        def similarities(self, texts, labels, multi_label=False):
+            seen.append(multi_label)
+            return super().similarities(texts, labels, multi_label)
+
+    classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=Recording(minilm, cache=LRUCache(1000)))
+    classifier(TEXTS, LABELS, shortlist=3, multi_label=True)
+    classifier(TEXTS, LABELS, shortlist=3)
+    assert seen == [True, False]

@@ -129,7 +129,9 @@ class Shortlister:
 
     * ``refine``: label vectors refined over the call's texts, exactly as
       the offline default refines them (its
-      :meth:`~zeroclass.backends.embedding.EmbeddingBackend.refined_logits`);
+      :meth:`~zeroclass.backends.embedding.EmbeddingBackend.refined_logits`),
+      and, like it, in single-label calls only: refinement assumes each
+      text has one label (it lowered goemotions' multi-label recall);
     * ``hub_correction``: CSLS (:func:`hub_corrected`), which discounts a
       label that sits near many of the call's texts ("card payment" among
       banking intents) so it stops crowding the gold label out of the top K.
@@ -178,11 +180,11 @@ class Shortlister:
             [(name, h) for h in hypotheses], lambda keys: self.backend.embed([h for _, h in keys])
         )
 
-    def similarities(self, texts: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    def similarities(self, texts: Sequence[str], labels: Sequence[str], multi_label: bool = False) -> np.ndarray:
         """``(texts, labels)`` similarity of each text to each label (``labels`` already described)."""
         templates = _as_tuple(self.backend.default_template)
         hypotheses = ensemble_hypotheses(labels, templates)
-        if self.refine and len(texts) > 1:
+        if self.refine and not multi_label and len(texts) > 1:
             per_label = [hypotheses[i : i + len(templates)] for i in range(0, len(hypotheses), len(templates))]
             sims = self.backend.refined_logits(list(texts), per_label)[..., 0]
         else:
@@ -193,7 +195,11 @@ class Shortlister:
         return sims
 
     def rank(
-        self, texts: Sequence[str], label_sets: Sequence[Sequence[str]], describe: Callable[[list[str]], list[str]]
+        self,
+        texts: Sequence[str],
+        label_sets: Sequence[Sequence[str]],
+        describe: Callable[[list[str]], list[str]],
+        multi_label: bool = False,
     ) -> list[list[int]]:
         """For each text, the indices of its labels, most similar first (ties keep the given order)."""
         self._check_language(texts)
@@ -202,7 +208,7 @@ class Shortlister:
             groups.setdefault(tuple(labels), []).append(i)
         ranked: list[list[int]] = [[] for _ in texts]
         for labels, members in groups.items():
-            sims = self.similarities([texts[i] for i in members], describe(list(labels)))
+            sims = self.similarities([texts[i] for i in members], describe(list(labels)), multi_label)
             for i, row in zip(members, sims):
                 ranked[i] = np.argsort(-row, kind="stable").tolist()
         return ranked
@@ -244,6 +250,7 @@ class ShortlistSource:
         label_sets: list[list[str]],
         k: int,
         describe: Callable[[list[str]], list[str]],
+        multi_label: bool = False,
     ) -> tuple[list[list[str]], list[list[str]]]:
         """(each text's labels to score, in the given order; each text's labels, best first).
 
@@ -252,7 +259,7 @@ class ShortlistSource:
         """
         if all(len(labels) <= k for labels in label_sets):
             return label_sets, label_sets
-        order = self.get().rank(texts, label_sets, describe)
+        order = self.get().rank(texts, label_sets, describe, multi_label)
         narrowed = [[labels[j] for j in sorted(idx[:k])] for labels, idx in zip(label_sets, order)]
         ranked = [[labels[j] for j in idx] for labels, idx in zip(label_sets, order)]
         return narrowed, ranked
