@@ -20,7 +20,9 @@ label set only) are measured beside them, none fitted to a set:
 
 Every English set whose labels outnumber the smallest K: single-label sets
 (gold label among the top K), and the multi-label ones as a check of
-generality (each gold label among the top K, counted per gold label).
+generality (each gold label among the top K, counted per gold label), all
+ranked as single-label calls: refinement forced on, which a multi-label
+call does not do (it ranks as plain, or as ``hub``).
 
     PYTHONPATH=$PWD python -m benchmarks.shortlist_variants [--limit 1000]
 """
