@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     from zeroclass.shortlist import Shortlister
 
     ks = [int(k) for k in args.ks.split(",")]
-    backend = pipeline(device="cpu").backend
+    routed = pipeline(device="cpu").backend
+    backend = getattr(routed, "fallback", routed)  # the English all-MiniLM-L6-v2, the default shortlist's ranker
     root = data_root()
     rows = []
     for name in single_label_sets(root):

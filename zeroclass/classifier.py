@@ -337,7 +337,7 @@ class ZeroShotClassifier:
         describe = describer(label_descriptions, label_sets)
         ranked = None
         if (k := self.check_shortlist(shortlist)) is not None:
-            label_sets, ranked = self.shortlister.narrow(items, label_sets, k, describe)
+            label_sets, ranked = self.shortlister.narrow(items, label_sets, k, describe, multi_label)
         hypotheses = hypotheses_per_text(label_sets, per_text, describe)
         pairs = [(text, h) for text, hyps in zip(items, hypotheses) for h in hyps]
         refine = self._wants_refine(refine) and not multi_label
