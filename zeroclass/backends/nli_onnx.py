@@ -58,13 +58,18 @@ class Int8Recipe:
     ``"last"``, each costing 1/L of the int8 speed-up. ``ffn_out``: every
     layer's feed-forward output projection, the product that reads the GELU
     output, whose activations span the widest range, so one per-batch int8
-    scale blurs them most (a third of a layer's products). ``per_channel``:
+    scale blurs them most (a third of a layer's products). ``ffn_in``: every
+    layer's feed-forward input projection, the product that feeds the GELU;
+    it reads the attention block's LayerNorm output, whose few outlying
+    values set the one per-batch scale and crush the rest (the other third;
+    on the trained head it caused most of the remaining flips). ``per_channel``:
     one weight scale per output column instead of per matrix.
     """
 
     head: bool = True
     embeddings: bool = True
     ffn_out: bool = True
+    ffn_in: bool = True
     layers: tuple[str, ...] = ()
     per_channel: bool = False
 
@@ -87,7 +92,7 @@ def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
     layer_of = _node_layers(graph)
     count = max(layer_of.values(), default=-1) + 1
     wanted = {count - 1 if which == "last" else 0 for which in recipe.layers} if count else set()
-    after_gelu = _reads_gelu(graph) if recipe.ffn_out else set()
+    around_gelu = (_reads_gelu(graph) if recipe.ffn_out else set()) | (_feeds_gelu(graph) if recipe.ffn_in else set())
     keep = []
     for node in graph.node:
         if node.op_type not in _QUANTISABLE:
@@ -96,7 +101,7 @@ def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
             (recipe.head and _HEAD.search(node.name))
             or (recipe.embeddings and node.op_type in {"Gather", "EmbedLayerNormalization"})
             or layer_of.get(node.name) in wanted
-            or node.name in after_gelu
+            or node.name in around_gelu
         ):
             # The quantiser first rewrites each Gemm as a MatMul named "<name>_MatMul"; that is the node it sees.
             keep += [node.name, f"{node.name}_MatMul"] if node.op_type == "Gemm" else [node.name]
@@ -111,6 +116,28 @@ def _reads_gelu(graph: Any) -> set[str]:
     for node in graph.node:
         source = producer.get(node.input[0]) if node.op_type == "MatMul" and node.input else None
         if source is not None and ("Gelu" in source.op_type or _ACTIVATION.search(source.name)):
+            found.add(node.name)
+    return found
+
+
+def _feeds_gelu(graph: Any) -> set[str]:
+    """Names of the MatMuls whose output, directly or through its bias ``Add``, is a GELU's input
+    (fused ``BiasGelu``/``Gelu``/``FastGelu``, or the first node of an unfused activation module)."""
+    readers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+
+    def is_gelu(node: Any) -> bool:
+        return "Gelu" in node.op_type or bool(_ACTIVATION.search(node.name))
+
+    found = set()
+    for node in graph.node:
+        if node.op_type != "MatMul":
+            continue
+        after = readers.get(node.output[0], [])
+        after += [r for a in after if a.op_type == "Add" for r in readers.get(a.output[0], [])]
+        if any(is_gelu(r) for r in after):
             found.add(node.name)
     return found
 
