@@ -9,13 +9,18 @@ without ("unseen") can be asked in one call. Left alone, the seen labels
 would win texts from the unseen ones: the examples made them closer to
 their kind of text, and nothing did so for the others (measured on TREC with
 a third of the labels held out of the examples: -3 points on average, -12 in
-one run, for the unseen labels). So when a call mixes both (``gate``, on for
-single-label adaptations), each text's seen labels are moved together, by
-one offset, until the best of them scores what the best seen label scores
-without adaptation; unseen labels keep their plain scores. Whether a text
-goes to a seen or an unseen label is then the base model's decision; which
-seen label it goes to is the adapted one's. A call of seen labels only is
-unchanged (one offset per text does not change a softmax).
+one run, for the unseen labels). So (``gate``, on for single-label
+adaptations) each text's seen labels are moved together, by one offset,
+until the best of them scores what the best seen label scores without
+adaptation; unseen labels keep their plain scores. Whether a text goes to a
+seen or an unseen label is then the base model's decision; which seen label
+it goes to is the adapted one's. One offset per text does not change a
+softmax, so single-label calls of seen labels only are unchanged; with
+``multi_label=True`` it calibrates the seen labels' sigmoids to the base
+model's level (a single-label head learns only differences between labels).
+A refined call (many texts, one label set) takes the offset over its own
+labels; a pair's score (:meth:`PrototypeBackend.score_pairs`) over all
+labels with stored vectors.
 """
 
 from __future__ import annotations
@@ -100,28 +105,30 @@ class PrototypeBackend(EmbeddingBackend):
         return self._as_logits(adapted)
 
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
-        """As the plain backend's, with each text's seen labels gated when its labels mix seen and unseen ones (module doc)."""
+        """As the plain backend's, with each text's seen labels gated (module doc).
+
+        A pair's score must not depend on which other pairs share the batch
+        (a server scores many requests at once, ``batch`` in chunks), so the
+        offset is taken over all the labels with stored vectors rather than
+        over the call's: exact when a call asks all of them, as a call
+        adding new labels to the adapted set does.
+        """
         logits = super().score_pairs(pairs)
-        if not self.gate or not pairs:
+        rows = [i for i, (_, h) in enumerate(pairs) if h in self.prototypes]
+        if not self.gate or not rows:
             return logits
-        by_text: dict[str, list[int]] = {}
-        for i, (text, _) in enumerate(pairs):
-            by_text.setdefault(text, []).append(i)
-        for text, rows in by_text.items():
-            hypotheses = [pairs[i][1] for i in rows]
-            seen = np.array([h in self.prototypes for h in hypotheses])
-            if not seen.any() or seen.all():
-                continue
-            plain = self._embed_cached(hypotheses) @ self._embed_cached([text])[0]
-            adapted = logits[rows, 0] * self.temperature
-            offset = self._best_label(plain, hypotheses, seen) - self._best_label(adapted, hypotheses, seen)
-            logits[np.asarray(rows)[seen], 0] += offset / self.temperature
+        texts = list(dict.fromkeys(pairs[i][0] for i in rows))
+        offsets = dict(zip(texts, self._offsets(self._embed_cached(texts))))
+        logits[rows, 0] += np.array([offsets[pairs[i][0]] for i in rows]) / self.temperature
         return logits
 
-    def _best_label(self, similarity: np.ndarray, hypotheses: list[str], seen: np.ndarray) -> float:
-        """The best template-averaged similarity among the seen labels of one text's hypotheses."""
-        per_label: dict[str, list[float]] = {}
-        for s, h, is_seen in zip(similarity, hypotheses, seen):
-            if is_seen:
-                per_label.setdefault(self.labels[h], []).append(float(s))
-        return max(float(np.mean(v)) for v in per_label.values())
+    def _offsets(self, x: np.ndarray) -> np.ndarray:
+        """Per text: its best plain similarity to a seen label minus its best adapted one (labels: template-averaged)."""
+        hypotheses = list(self.prototypes)
+        groups: dict[str, list[int]] = {}
+        for j, h in enumerate(hypotheses):
+            groups.setdefault(self.labels[h], []).append(j)
+        plain = x @ self._embed_cached(hypotheses).T
+        adapted = x @ np.stack([self.prototypes[h] for h in hypotheses]).T
+        best = [np.stack([s[:, js].mean(axis=1) for js in groups.values()], axis=1).max(axis=1) for s in (plain, adapted)]
+        return best[0] - best[1]
