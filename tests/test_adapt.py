@@ -233,7 +233,8 @@ def _gated_view(classifier, texts, seen, unseen):
 
 @pytest.mark.parametrize("one_call", [False, True], ids=["text-by-text", "refined-call"])
 def test_unseen_labels_keep_the_base_models_decision_in_a_mixed_call(offline_classifier, adapted, one_call):
-    """Seen labels (alpha, beta) must not win texts from unseen ones (cooking, football) that the base model gives those.
+    """Seen labels (alpha, beta) must not win texts from unseen ones (cooking, football) that the base model gives those;
+    the best seen label may score less against an unseen one than in the base model, never more.
 
     Both the pair path (one text per call) and the refined path (one call of many texts) are checked.
     """
@@ -247,8 +248,8 @@ def test_unseen_labels_keep_the_base_models_decision_in_a_mixed_call(offline_cla
 
     base, gated = view(offline_classifier), view(adapted)
     for (base_top, base_ratios), (top, ratios) in zip(base, gated):
-        assert (base_top in unseen) == (top in unseen) and (top == base_top or top in seen)
-        np.testing.assert_allclose(ratios, base_ratios, rtol=1e-4)  # best seen vs each unseen: the base model's margin
+        assert top == base_top or base_top in seen  # a text the base model gives an unseen label keeps it
+        assert all(r <= b * (1 + 1e-4) for r, b in zip(ratios, base_ratios))  # best seen vs each unseen: never above the base margin
     ungated = zeroclass.ZeroShotClassifier(type(adapted.backend).from_backend(adapted.backend, adapted.backend.prototypes, gate=False))
     stolen = sum(top in seen for top, _ in view(ungated)) - sum(top in seen for top, _ in gated)
     assert stolen > 0, "without the gate the seen labels should win texts the base model gives the unseen ones"

@@ -114,17 +114,27 @@ def setfit_cells_table(rows: list[dict]) -> str:
 
 
 def heldout_table(rows: list[dict]) -> str:
-    """Accuracy on the texts of labels that had no examples, zero-shot vs adapted on the other labels, per set (mean over k and seeds)."""
+    """Labels left out of the examples, per set (mean over k and seeds): their texts, zero-shot vs adapted (gated, the
+    default, and ungated), and the other labels' texts in the same setting (what the gate may cost)."""
     got: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         if r["method"] == "heldout-labels":
             got[(r["set"], r.get("adapt_method", "prototypes"))].append(r)
-    lines = ["| set | adapt method | held-out labels (seed 0) | runs (k x seeds) | texts per run | zero-shot | adapted | worst run, adapted minus zero-shot |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+
+    def mean(rs: list[dict], key: str) -> str:
+        values = [r[key] for r in rs if key in r]
+        return f"{np.mean(values):.3f}" if values else "-"
+
+    lines = ["| set | adapt method | held-out labels (seed 0) | runs (k x seeds) | texts per run | zero-shot | adapted | "
+             "worst run, adapted minus zero-shot | ungated | ungated worst | other labels' texts: zero-shot | adapted | ungated |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (name, method), rs in sorted(got.items()):
         worst = min(r["adapted_accuracy"] - r["zeroshot_accuracy"] for r in rs)
+        ungated = [r["ungated_accuracy"] - r["zeroshot_accuracy"] for r in rs if "ungated_accuracy" in r]
         lines.append(f"| {name} | {method} | {', '.join(rs[0]['held_labels'])[:70]} | {len(rs)} | {np.mean([r['texts'] for r in rs]):.0f} | "
-                     f"{np.mean([r['zeroshot_accuracy'] for r in rs]):.3f} | {np.mean([r['adapted_accuracy'] for r in rs]):.3f} | {worst * 100:+.1f} |")
+                     f"{mean(rs, 'zeroshot_accuracy')} | {mean(rs, 'adapted_accuracy')} | {worst * 100:+.1f} | "
+                     f"{mean(rs, 'ungated_accuracy')} | {f'{min(ungated) * 100:+.1f}' if ungated else '-'} | "
+                     f"{mean(rs, 'seen_zeroshot_accuracy')} | {mean(rs, 'seen_adapted_accuracy')} | {mean(rs, 'seen_ungated_accuracy')} |")
     return "\n".join(lines)
 
 

@@ -10,11 +10,13 @@ would win texts from the unseen ones: the examples made them closer to
 their kind of text, and nothing did so for the others (measured on TREC with
 a third of the labels held out of the examples: -3 points on average, -12 in
 one run, for the unseen labels). So (``gate``, on for single-label
-adaptations) each text's seen labels are moved together, by one offset,
-until the best of them scores what the best seen label scores without
-adaptation; unseen labels keep their plain scores. Whether a text goes to a
-seen or an unseen label is then the base model's decision; which seen label
-it goes to is the adapted one's. One offset per text does not change a
+adaptations) each text's seen labels are lowered together, by one offset,
+where the best of them scores more than the best seen label scores without
+adaptation, down to that; unseen labels keep their plain scores. Seen
+labels can then lose texts to unseen ones (where the examples moved them
+away from a text) but never win any: a text the base model gives an unseen
+label keeps it; which seen label a text goes to is the adapted model's
+choice. One offset per text does not change a
 softmax, so single-label calls of seen labels only are unchanged; with
 ``multi_label=True`` it calibrates the seen labels' sigmoids to the base
 model's level (a single-label head learns only differences between labels).
@@ -37,11 +39,11 @@ __all__ = ["PrototypeBackend", "gate_seen"]
 
 
 def gate_seen(adapted: np.ndarray, plain: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """``(texts, labels)`` similarities: seen labels' ``adapted`` ones offset so their best is ``plain``'s best seen; unseen labels' ``plain``.
+    """``(texts, labels)`` similarities: seen labels' ``adapted`` ones offset so their best is at most ``plain``'s best seen; unseen labels' ``plain``.
 
     See the module doc; ``seen`` is a boolean mask over the labels.
     """
-    offset = plain[:, seen].max(axis=1) - adapted[:, seen].max(axis=1)
+    offset = np.minimum(plain[:, seen].max(axis=1) - adapted[:, seen].max(axis=1), 0.0)
     return np.where(seen[None, :], adapted + offset[:, None], plain)
 
 
@@ -123,7 +125,8 @@ class PrototypeBackend(EmbeddingBackend):
         return logits
 
     def _offsets(self, x: np.ndarray) -> np.ndarray:
-        """Per text: its best plain similarity to a seen label minus its best adapted one (labels: template-averaged)."""
+        """Per text: its best plain similarity to a seen label minus its best adapted one when negative, else 0
+        (labels: template-averaged)."""
         hypotheses = list(self.prototypes)
         groups: dict[str, list[int]] = {}
         for j, h in enumerate(hypotheses):
@@ -131,4 +134,4 @@ class PrototypeBackend(EmbeddingBackend):
         plain = x @ self._embed_cached(hypotheses).T
         adapted = x @ np.stack([self.prototypes[h] for h in hypotheses]).T
         best = [np.stack([s[:, js].mean(axis=1) for js in groups.values()], axis=1).max(axis=1) for s in (plain, adapted)]
-        return best[0] - best[1]
+        return np.minimum(best[0] - best[1], 0.0)
