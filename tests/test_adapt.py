@@ -103,6 +103,8 @@ def test_save_and_load_gives_the_same_scores(adapted, tmp_path):
     assert "sentence-transformers/all-MiniLM-L6-v2" in card and "| alpha | 4 |" in card and "| after | 1.0000" in card
     config = json.loads((tmp_path / "adapted" / "zeroclass_adapter.json").read_text(encoding="utf-8"))
     assert config["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and config["examples"] == 8
+    assert config["gate_unseen_labels"] is True and loaded.backend.gate is True
+    assert dict(zip(config["prototype_hypotheses"], config["prototype_labels"]))["This text is about alpha."] == "alpha"
 
 
 def test_adapting_an_adapted_classifier_keeps_its_earlier_labels(adapted):
@@ -216,6 +218,7 @@ def test_head_learns_multi_label_examples_against_the_threshold(offline_classifi
     texts, gold = _examples()
     adapted = offline_classifier.adapt(texts, [[g] for g in gold])
     assert adapted.info["method"] == "head" and adapted.info["multi_label"]
+    assert adapted.backend.gate is False  # independent sigmoids: labels do not compete, nothing to gate
     for text, label in TEST:
         scores = dict(zip(*(lambda r: (r["labels"], r["scores"]))(adapted(text, LABELS, multi_label=True))))
         assert scores[label] > 0.5 > scores[next(x for x in LABELS if x != label)], (text, scores)
