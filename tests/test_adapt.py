@@ -103,6 +103,8 @@ def test_save_and_load_gives_the_same_scores(adapted, tmp_path):
     assert "sentence-transformers/all-MiniLM-L6-v2" in card and "| alpha | 4 |" in card and "| after | 1.0000" in card
     config = json.loads((tmp_path / "adapted" / "zeroclass_adapter.json").read_text(encoding="utf-8"))
     assert config["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and config["examples"] == 8
+    assert config["gate_unseen_labels"] is True and loaded.backend.gate is True
+    assert dict(zip(config["prototype_hypotheses"], config["prototype_labels"]))["This text is about alpha."] == "alpha"
 
 
 def test_adapting_an_adapted_classifier_keeps_its_earlier_labels(adapted):
@@ -216,6 +218,45 @@ def test_head_learns_multi_label_examples_against_the_threshold(offline_classifi
     texts, gold = _examples()
     adapted = offline_classifier.adapt(texts, [[g] for g in gold])
     assert adapted.info["method"] == "head" and adapted.info["multi_label"]
+    assert adapted.backend.gate is False  # independent sigmoids: labels do not compete, nothing to gate
     for text, label in TEST:
         scores = dict(zip(*(lambda r: (r["labels"], r["scores"]))(adapted(text, LABELS, multi_label=True))))
         assert scores[label] > 0.5 > scores[next(x for x in LABELS if x != label)], (text, scores)
+
+
+def _gated_view(classifier, texts, seen, unseen):
+    """Per text: its answer, and the score ratio of the best seen label to each unseen label (a logit difference)."""
+    out = []
+    for r in classifier(texts, seen + unseen):
+        scores = dict(zip(r["labels"], r["scores"]))
+        best_seen = max(scores[label] for label in seen)
+        out.append((r["labels"][0], [best_seen / scores[label] for label in unseen]))
+    return out
+
+
+@pytest.mark.parametrize("one_call", [False, True], ids=["text-by-text", "refined-call"])
+def test_unseen_labels_keep_the_base_models_decision_in_a_mixed_call(offline_classifier, adapted, one_call):
+    """Seen labels (alpha, beta) must not win texts from unseen ones (cooking, football) that the base model gives those;
+    the best seen label may score less against an unseen one than in the base model, never more.
+
+    Both the pair path (one text per call) and the refined path (one call of many texts) are checked.
+    """
+    texts = [t for t, _ in TEST]
+    seen, unseen = ["alpha", "beta"], ["cooking", "football"]
+
+    def view(classifier):
+        if one_call:
+            return _gated_view(classifier, texts, seen, unseen)
+        return [_gated_view(classifier, [t], seen, unseen)[0] for t in texts]
+
+    base, gated = view(offline_classifier), view(adapted)
+    for (base_top, base_ratios), (top, ratios) in zip(base, gated):
+        assert top == base_top or base_top in seen  # a text the base model gives an unseen label keeps it
+        assert all(r <= b * (1 + 1e-4) for r, b in zip(ratios, base_ratios))  # best seen vs each unseen: never above the base margin
+    ungated = zeroclass.ZeroShotClassifier(type(adapted.backend).from_backend(adapted.backend, adapted.backend.prototypes, gate=False))
+    stolen = sum(top in seen for top, _ in view(ungated)) - sum(top in seen for top, _ in gated)
+    assert stolen > 0, "without the gate the seen labels should win texts the base model gives the unseen ones"
+    if not one_call:  # among the seen labels the adapted head still decides: their order is that of a seen-only call
+        for text in texts:
+            mixed, alone = adapted(text, seen + unseen), adapted(text, seen)
+            assert [label for label in mixed["labels"] if label in seen] == alone["labels"]

@@ -75,3 +75,23 @@ def test_shifts_carry_nothing_along_the_examples_common_direction():
     x, y, init, _ = _task()
     shifts = fit_shifts(x, y, init, np.array([True, True, False]), temperature=TEMPERATURE, penalty=0.001)
     np.testing.assert_allclose(shifts @ _unit(x.mean(axis=0)), 0.0, atol=1e-9)
+
+
+def test_gate_keeps_unseen_labels_texts_and_only_ever_lowers_seen_labels():
+    """gate_seen on hand-made similarities: columns 0-1 seen (adapted), 2 unseen."""
+    from zeroclass.backends.prototypes import gate_seen
+
+    plain = np.array([[0.30, 0.20, 0.40],   # the base model gives text 0 to the unseen label
+                      [0.50, 0.20, 0.40],   # and text 1 to seen label 0
+                      [0.10, 0.20, 0.30]])
+    adapted = np.array([[0.60, 0.10, 0.99],  # the examples raised label 0 above the unseen label
+                        [0.20, 0.45, 0.39],  # ... and made label 1 the best seen one
+                        [0.05, 0.15, 0.99]])  # ... and lowered both seen labels here
+    seen = np.array([True, True, False])
+    gated = gate_seen(adapted, plain, seen)
+    np.testing.assert_array_equal(gated[:, 2], plain[:, 2])  # unseen: the plain scores, whatever the adapted ones
+    assert gated[0].argmax() == 2  # not stolen: the best seen is lowered to the plain best seen (0.30 < 0.40)
+    np.testing.assert_allclose(gated[0, :2], [0.30, -0.20])
+    assert gated[1].argmax() == 1  # which seen label: the adapted model's choice
+    np.testing.assert_array_equal(gated[1, :2], adapted[1, :2])  # best seen (0.45) below plain's (0.50): left as it is
+    np.testing.assert_array_equal(gated[2, :2], adapted[2, :2])  # never raised: lowered seen labels stay lowered

@@ -20,7 +20,8 @@ zero-shot's call: the same frozen model gives the same vectors, and
 re-encoding 1,000 texts per method and k would triple the run). One line of JSON per
 (set, seed, k, method) goes to ``--out`` as soon as it is measured, so a cut
 run keeps what it did. ``--heldout-labels``: also adapt on two thirds of the
-labels and score the texts of the other third against all labels.
+labels and score the texts of the other third against all labels (and the
+other texts, what the gate for unseen labels may cost, gated and ungated).
 
     PYTHONPATH=. .venv/bin/python benchmarks/fewshot/run.py --k 8 --seeds 0 --sets sst2,trec \\
         --methods zeroshot,head,prototypes,logreg,setfit --heldout-labels head,prototypes \\
@@ -120,22 +121,32 @@ def run_setfit(model_path: str, split: Split, k: int, seed: int) -> dict:
 
 
 def run_heldout_labels(base, split: Split, k: int, seed: int, method: str) -> dict:
-    """Zero-shot vs adapted accuracy on texts of labels left out of the examples (all labels are candidates).
+    """Zero-shot vs adapted accuracy when a third of the labels (seeded) get no examples; all labels are candidates.
 
-    A third of the labels (seeded) get no examples; the texts scored are
-    those whose gold label is one of them, against all the labels.
+    Measured on the texts whose gold label is held out (what the gate
+    protects) and on the other texts (what it may cost: a seen label's text
+    that zero-shot gives to an unseen label stays there), each in one call,
+    with the adapted classifier gated (the default) and ungated.
     """
+    from zeroclass.classifier import ZeroShotClassifier
+
     order = np.random.default_rng(seed).permutation(len(split.labels))
     held = {split.labels[i] for i in order[: max(1, len(split.labels) // 3)]}
     texts, gold = split.train(k, [label for label in split.labels if label not in held])
-    rows = [i for i, g in enumerate(split.eval_gold) if g in held]
-    eval_texts, eval_gold = [split.eval_texts[i] for i in rows], [split.eval_gold[i] for i in rows]
     adapted = base.adapt(texts, gold, candidate_labels=split.labels, seed=seed, method=method)
     adapted.backend._cache = _encoder(base)._cache
-    before, _ = _classify(base, split, eval_texts)
-    after, _ = _classify(adapted, split, eval_texts)
-    return {"adapt_method": method, "held_labels": sorted(held), "texts": len(rows),
-            "zeroshot_accuracy": _accuracy(before, eval_gold), "adapted_accuracy": _accuracy(after, eval_gold)}
+    ungated = ZeroShotClassifier(type(adapted.backend).from_backend(adapted.backend, adapted.backend.prototypes, gate=False),
+                                 hypothesis_template=adapted.hypothesis_template)
+    ungated.backend._cache = adapted.backend._cache
+    record: dict = {"adapt_method": method, "held_labels": sorted(held)}
+    for name, rows in (("", [i for i, g in enumerate(split.eval_gold) if g in held]),
+                       ("seen_", [i for i, g in enumerate(split.eval_gold) if g not in held])):
+        eval_texts, eval_gold = [split.eval_texts[i] for i in rows], [split.eval_gold[i] for i in rows]
+        record[f"{name}texts"] = len(rows)
+        for column, classifier in (("zeroshot", base), ("adapted", adapted), ("ungated", ungated)):
+            predicted, _ = _classify(classifier, split, eval_texts)
+            record[f"{name}{column}_accuracy"] = _accuracy(predicted, eval_gold)
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,7 +136,8 @@ def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ..
         build = build_head if method == "head" else build_prototypes
         built, details = build(backend, examples, templates, seed=options["seed"])
         known = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
-        return PrototypeBackend.from_backend(backend, {**known, **built}), details
+        labels = {template.format(label): label for label in examples.labels for template in templates}
+        return PrototypeBackend.from_backend(backend, {**known, **built}, labels=labels, gate=not examples.multi_label), details
     if method == "contrastive":
         from .contrastive import finetune_contrastive
 

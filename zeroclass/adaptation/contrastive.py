@@ -121,7 +121,8 @@ def finetune_contrastive(
     model.eval()
     tuned = _with_model(backend, model)
     built, chosen = build_prototypes(tuned, examples, templates, seed=seed)
-    adapted = PrototypeBackend.from_backend(tuned, built)
+    labels = {template.format(label): label for label in examples.labels for template in templates}
+    adapted = PrototypeBackend.from_backend(tuned, built, labels=labels, gate=not examples.multi_label)
     info = {"epochs": epochs, "learning_rate": learning_rate, "train_examples": len(train.texts),
             "heldout_examples": len(heldout.texts) if heldout else 0, "heldout_history": history, **chosen}
     return adapted, info

@@ -56,6 +56,9 @@ def apply_adapter(path: Path, backend: Any) -> Any:
         vectors = load_file(str(Path(path) / PROTOTYPES_FILE))["prototypes"]
         if len(vectors) != len(hypotheses):
             raise ModelConfigError(f"{path}: {len(hypotheses)} prototype hypotheses but {len(vectors)} vectors")
-        return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), default_template=templates)
+        labels = dict(zip(hypotheses, config.get("prototype_labels") or hypotheses))
+        gate = config.get("gate_unseen_labels", not config.get("multi_label", False))
+        return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), labels=labels, gate=gate,
+                                             default_template=templates)
     backend.default_template = templates if len(templates) > 1 else templates[0]
     return backend

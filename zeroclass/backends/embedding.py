@@ -90,6 +90,20 @@ def _refined_cosine(x: np.ndarray, start: np.ndarray, picks: np.ndarray) -> np.n
     return cosine
 
 
+def refined_similarity(x: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """``(texts, labels)`` similarities of unit texts ``x`` to label vectors ``means`` refined on these texts.
+
+    See :meth:`EmbeddingBackend.refined_logits`; apart so that adapted
+    backends can refine their own and the plain label vectors alike.
+    """
+    start = _unit(means)
+    picks = (x @ start.T).argmax(axis=1)
+    for _ in range(REFINE_ROUNDS):
+        cosine = _refined_cosine(x, start, picks)
+        picks = cosine.argmax(axis=1)
+    return cosine * np.linalg.norm(means, axis=1)[None, :]
+
+
 class EmbeddingBackend:
     """Cosine similarity between text and hypothesis embeddings, as NLI logits."""
 
@@ -211,12 +225,7 @@ class EmbeddingBackend:
         """
         x = self._embed_cached(list(texts))
         means = np.stack([self.hypothesis_vectors(list(h)).mean(axis=0) for h in label_hypotheses])
-        start = _unit(means)
-        picks = (x @ start.T).argmax(axis=1)
-        for _ in range(REFINE_ROUNDS):
-            cosine = _refined_cosine(x, start, picks)
-            picks = cosine.argmax(axis=1)
-        return self._as_logits(cosine * np.linalg.norm(means, axis=1)[None, :])
+        return self._as_logits(refined_similarity(x, means))
 
     def hypothesis_vectors(self, hypotheses: list[str], pairs: Sequence[Pair] = ()) -> np.ndarray:
         """The vectors texts are compared with, one per hypothesis: here, their embeddings
