@@ -8,7 +8,7 @@ CACHE = os.environ.get("FEWSHOT_CACHE", "/tmp/fewshot-cache")
 os.makedirs(CACHE, exist_ok=True)
 import sys, json, time, numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from data import ENGLISH_SETS, load_split
+from data import load_split
 import zeroclass
 from zeroclass.adaptation import _tuned_backend
 base = zeroclass.pipeline(device="cpu")

@@ -1,7 +1,9 @@
 """Selection rules, pull grids and per-label biases for the head, on every set and both seeds (argv: sets, k list; a third
 argument also measures labels held out of the examples, ungated)."""
 import sys; sys.path.insert(0, __import__("os").path.dirname(__file__))
-from sim import *
+import math
+
+from sim import run, summary
 #: The default grid extended upwards (stronger pulls), and downwards (weaker pulls).
 UP = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, math.inf)
 DOWN = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, math.inf)

@@ -1,6 +1,8 @@
 """Accuracy on the evaluation texts for fixed pull strengths and per-label biases (no selection): what the examples can give at best."""
 import sys; sys.path.insert(0, __import__("os").path.dirname(__file__))
-from sim import *
+import numpy as np
+
+from sim import TEMPL, emb, fit, load_split, predict
 LX = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
 for name in sys.argv[1].split(","):
     E = emb(name)
