@@ -37,9 +37,10 @@ def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path
 
         save_file({"prototypes": np.stack(list(prototypes.values())).astype(np.float32)}, str(folder / PROTOTYPES_FILE))
     labels = backend.labels if isinstance(backend, PrototypeBackend) else {}
+    gate = backend.gate if isinstance(backend, PrototypeBackend) else False
     config = {"format": FORMAT, **info, "prototype_hypotheses": list(prototypes),
               "prototype_labels": [labels.get(h, h) for h in prototypes],
-              "gate_unseen_labels": bool(getattr(backend, "gate", False)),
+              "gate_unseen_labels": gate,
               "date": datetime.date.today().isoformat()}
     (folder / ADAPTER_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(model_card(config), encoding="utf-8")
