@@ -72,7 +72,7 @@ def _train_one_epoch(model: Any, columns: dict[str, list], *, seed: int, learnin
     with tempfile.TemporaryDirectory(prefix="zeroclass-adapt-") as out:
         args = SentenceTransformerTrainingArguments(
             output_dir=out, num_train_epochs=1, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
-            warmup_ratio=0.1, seed=seed, save_strategy="no", report_to="none", disable_tqdm=not progress,
+            warmup_steps=0.1, seed=seed, save_strategy="no", report_to="none", disable_tqdm=not progress,
             logging_strategy="no", use_cpu=str(model.device) == "cpu",
         )
         trainer = SentenceTransformerTrainer(
