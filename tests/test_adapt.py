@@ -260,3 +260,34 @@ def test_unseen_labels_keep_the_base_models_decision_in_a_mixed_call(offline_cla
         for text in texts:
             mixed, alone = adapted(text, seen + unseen), adapted(text, seen)
             assert [label for label in mixed["labels"] if label in seen] == alone["labels"]
+
+
+def test_the_gate_can_be_switched_off_and_stays_off_when_saved(offline_classifier, adapted, tmp_path):
+    """``gate_unseen_labels=False``: the adapted labels score as the plain head would in a mixed call, also after saving."""
+    ungated = offline_classifier.adapt(*_examples(), gate_unseen_labels=False)
+    assert ungated.backend.gate is False and adapted.backend.gate is True
+    by_hand = zeroclass.ZeroShotClassifier(type(adapted.backend).from_backend(adapted.backend, adapted.backend.prototypes, gate=False))
+    texts, mixed = [t for t, _ in TEST], ["alpha", "beta", "cooking", "football"]
+    np.testing.assert_allclose([r["scores"] for r in ungated(texts, mixed)], [r["scores"] for r in by_hand(texts, mixed)], atol=1e-5)
+    ungated.save_pretrained(tmp_path / "ungated")
+    config = json.loads((tmp_path / "ungated" / "zeroclass_adapter.json").read_text(encoding="utf-8"))
+    loaded = zeroclass.pipeline(model=str(tmp_path / "ungated"), device="cpu")
+    assert config["gate_unseen_labels"] is False and loaded.backend.gate is False
+
+
+def test_the_gate_switch_is_refused_where_it_means_nothing(offline_classifier, tiny_classifier):
+    texts, gold = _examples()
+    with pytest.raises(InputError, match="gate_unseen_labels=True applies to single-label"):
+        offline_classifier.adapt(texts, [[g] for g in gold], gate_unseen_labels=True)
+    with pytest.raises(InputError, match="gate_unseen_labels applies to embedding models"):
+        tiny_classifier.adapt(["a", "b"], ["x", "y"], gate_unseen_labels=False)
+
+
+def test_cli_adapt_no_gate(tmp_path, capsys):
+    from zeroclass.cli import main
+
+    examples = _write_csv(tmp_path / "examples.csv", list(zip(*_examples())))
+    assert main(["adapt", str(examples), "-o", str(tmp_path / "m"), "--text-column", "review", "--label-column", "tag",
+                 "--no-gate", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "m" / "zeroclass_adapter.json").read_text(encoding="utf-8"))["gate_unseen_labels"] is False

@@ -424,6 +424,7 @@ class ZeroShotClassifier:
         candidate_labels: Labels | None = None,
         seed: int = 0,
         method: str = "auto",
+        gate_unseen_labels: bool | None = None,
         progress: bool = False,
         **training: Any,
     ) -> "ZeroShotClassifier":
@@ -436,14 +437,17 @@ class ZeroShotClassifier:
         before. ``method``: ``"head"`` (embedding models, a linear head kept
         near zero-shot), ``"prototypes"`` (embedding models, no training),
         ``"contrastive"`` (embedding models, fine-tunes the encoder), ``"nli"``
-        (NLI models), or ``"auto"``. Save it with ``save_pretrained(folder)``.
-        See :mod:`zeroclass.adaptation`.
+        (NLI models), or ``"auto"``. ``gate_unseen_labels`` (embedding
+        models, single-label; default on): the base model keeps deciding
+        between labels with and without examples. Save it with
+        ``save_pretrained(folder)``. See :mod:`zeroclass.adaptation`.
         """
         from .adaptation import adapt  # the layer built on this one: imported only when asked for
 
         return adapt(
             self.backend, texts, labels, hypothesis_template=self.hypothesis_template, base_model=self.adapted_from,
-            candidate_labels=candidate_labels, seed=seed, method=method, progress=progress, **training,
+            candidate_labels=candidate_labels, seed=seed, method=method, gate_unseen_labels=gate_unseen_labels,
+            progress=progress, **training,
         )
 
 

@@ -94,6 +94,7 @@ def adapt(
     candidate_labels: Any = None,
     seed: int = 0,
     method: str = "auto",
+    gate_unseen_labels: bool | None = None,
     progress: bool = False,
     **training: Any,
 ) -> AdaptedClassifier:
@@ -102,6 +103,12 @@ def adapt(
     ``backend`` and ``hypothesis_template`` are those of the classifier being
     adapted (:meth:`ZeroShotClassifier.adapt` passes them); ``base_model`` the
     model it was itself adapted from, if it was.
+
+    ``gate_unseen_labels`` (embedding-model methods, single-label; on by
+    default): in a call that mixes labels with and without examples, the
+    base model keeps deciding between the two groups (see
+    :mod:`zeroclass.backends.prototypes`); off, the adapted labels may also
+    win texts from labels without examples.
 
     ``training`` options go to the training methods: ``epochs``,
     ``learning_rate``, ``batch_size``.
@@ -112,7 +119,8 @@ def adapt(
     if chosen in ("head", "prototypes") and training:
         raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the {chosen!r} method (it does not fine-tune the model)")
     templates = validate_templates(hypothesis_template or base.default_template)
-    adapted, details = _run(chosen, base, examples, templates, seed=seed, progress=progress, **training)
+    gate = _gate(chosen, examples, gate_unseen_labels)
+    adapted, details = _run(chosen, base, examples, templates, seed=seed, gate=gate, progress=progress, **training)
     info = {
         "base_model": base_model or base.model_name,
         "method": chosen,
@@ -128,7 +136,20 @@ def adapt(
     return AdaptedClassifier(adapted, hypothesis_template=hypothesis_template, info=info)
 
 
-def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], **options: Any) -> tuple[Any, dict]:
+def _gate(method: str, examples: Examples, asked: bool | None) -> bool:
+    """Whether the adapted labels are gated against labels without examples (default: single-label embedding methods)."""
+    if asked is None:
+        return method != "nli" and not examples.multi_label
+    if method == "nli":
+        raise InputError("gate_unseen_labels applies to embedding models (methods head, prototypes, contrastive); "
+                         "an NLI adaptation scores every label with the fine-tuned model, leave it unset")
+    if asked and examples.multi_label:
+        raise InputError("gate_unseen_labels=True applies to single-label examples: multi-label labels do not compete")
+    return bool(asked)
+
+
+def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], *, gate: bool,
+         **options: Any) -> tuple[Any, dict]:
     if method in ("head", "prototypes"):
         from .head import build_head
         from .prototypes import PrototypeBackend, build_prototypes
@@ -137,11 +158,11 @@ def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ..
         built, details = build(backend, examples, templates, seed=options["seed"])
         known = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
         labels = {template.format(label): label for label in examples.labels for template in templates}
-        return PrototypeBackend.from_backend(backend, {**known, **built}, labels=labels, gate=not examples.multi_label), details
+        return PrototypeBackend.from_backend(backend, {**known, **built}, labels=labels, gate=gate), details
     if method == "contrastive":
         from .contrastive import finetune_contrastive
 
-        return finetune_contrastive(backend, examples, templates, **options)
+        return finetune_contrastive(backend, examples, templates, gate=gate, **options)
     from .nli import finetune_nli
 
     return finetune_nli(backend, examples, templates, **options)

@@ -90,9 +90,11 @@ def finetune_contrastive(
     epochs: int = 2,
     learning_rate: float = 2e-5,
     batch_size: int = 16,
+    gate: bool = True,
     progress: bool = False,
 ) -> tuple[PrototypeBackend, dict[str, Any]]:
-    """A prototype backend over a fine-tuned copy of ``backend``'s encoder (``backend`` is not changed)."""
+    """A prototype backend over a fine-tuned copy of ``backend``'s encoder (``backend`` is not changed);
+    ``gate``: see :mod:`zeroclass.backends.prototypes`."""
     import torch
 
     torch.manual_seed(seed)
@@ -122,7 +124,7 @@ def finetune_contrastive(
     tuned = _with_model(backend, model)
     built, chosen = build_prototypes(tuned, examples, templates, seed=seed)
     labels = {template.format(label): label for label in examples.labels for template in templates}
-    adapted = PrototypeBackend.from_backend(tuned, built, labels=labels, gate=not examples.multi_label)
+    adapted = PrototypeBackend.from_backend(tuned, built, labels=labels, gate=gate)
     info = {"epochs": epochs, "learning_rate": learning_rate, "train_examples": len(train.texts),
             "heldout_examples": len(heldout.texts) if heldout else 0, "heldout_history": history, **chosen}
     return adapted, info

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--multi-label", action="store_true", help="texts may have several gold labels")
     parser.add_argument("--method", default="auto", choices=("auto", "head", "prototypes", "contrastive", "nli"),
                         help="auto: head for embedding models, nli for NLI models")
+    parser.add_argument("--no-gate", action="store_true",
+                        help="embedding models: let the adapted labels win texts from labels without examples "
+                             "(default: the base model decides between the two groups)")
     parser.add_argument("--eval", type=Path, dest="eval_data", help="held-out labelled file: accuracy before and after")
     parser.add_argument("--epochs", type=int, help="training methods: epochs (default: the method's)")
     parser.add_argument("--learning-rate", type=float, help="training methods: learning rate (default: the method's)")
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     training = {name: value for name, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate)) if value is not None}
     gold = examples.gold if examples.multi_label else [g[0] for g in examples.gold]
     adapted = classifier.adapt(examples.texts, gold, candidate_labels=examples.labels, seed=args.seed,
-                               method=args.method, progress=True, **training)
+                               method=args.method, gate_unseen_labels=False if args.no_gate else None, progress=True,
+                               **training)
     evaluation = None
     if held is not None:
         before = evaluate(held, classifier=classifier)
