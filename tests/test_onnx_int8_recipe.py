@@ -65,9 +65,10 @@ def test_feed_forward_input_projections(fp32_graph: onnx.GraphProto) -> None:
     assert kept == [f"/model/bert/encoder/layer.{i}/intermediate/dense/MatMul" for i in (0, 1)]
 
 
-def test_feed_forward_projections_in_an_unfused_graph() -> None:
-    """Graphs ONNX Runtime does not fuse (DeBERTa, BART) spell GELU out: MatMul -> Add (bias) -> Div/Erf/... named
-    after the activation module; both projections are still found, and the attention MatMul is not."""
+@pytest.mark.parametrize("activation", ["intermediate/intermediate_act_fn", "ffn/activation"], ids=["bert-names", "distilbert-names"])
+def test_feed_forward_projections_in_an_unfused_graph(activation: str) -> None:
+    """Graphs ONNX Runtime does not fuse (DeBERTa, BART, DistilBERT) spell GELU out: MatMul -> Add (bias) -> Div/Erf/...
+    named after the activation module; both projections are still found, and the attention MatMul is not."""
     from onnx import TensorProto, helper
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
@@ -76,7 +77,7 @@ def test_feed_forward_projections_in_an_unfused_graph() -> None:
         helper.make_node("MatMul", ["x", "wq"], ["q"], name="/layer.0/attention/self/query/MatMul"),
         helper.make_node("MatMul", ["q", "w1"], ["h"], name="/layer.0/intermediate/dense/MatMul"),
         helper.make_node("Add", ["h", "b1"], ["hb"], name="/layer.0/intermediate/dense/Add"),
-        helper.make_node("Div", ["hb", "c"], ["g"], name="/layer.0/intermediate/intermediate_act_fn/Div"),
+        helper.make_node("Div", ["hb", "c"], ["g"], name=f"/layer.0/{activation}/Div"),
         helper.make_node("MatMul", ["g", "w2"], ["y"], name="/layer.0/output/dense/MatMul"),
     ]
     graph = helper.make_graph(nodes, "unfused", [x], [y])

@@ -78,7 +78,8 @@ class Int8Recipe:
 INT8_RECIPE = Int8Recipe()
 _HEAD = re.compile(r"(pooler|classifier|classification_head)[/.]")
 _LAYER = re.compile(r"/layers?[./](\d+)/")
-_ACTIVATION = re.compile(r"/(intermediate_act_fn|activation_fn|act)/")
+#: Activation modules as exported names show them: BERT-likes, BART, DistilBERT (``ffn/activation``).
+_ACTIVATION = re.compile(r"/(intermediate_act_fn|activation_fn|activation|act)/")
 _QUANTISABLE = {"MatMul", "Gemm", "Attention", "Gather", "EmbedLayerNormalization"}
 
 
@@ -110,7 +111,7 @@ def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
 
 def _reads_gelu(graph: Any) -> set[str]:
     """Names of the MatMuls whose input is a GELU's output: a fused ``Gelu``/``BiasGelu``/``FastGelu``,
-    or, unfused, the last node of an activation module (``.../intermediate_act_fn/...``, ``.../activation_fn/...``)."""
+    or, unfused, the last node of an activation module (``.../intermediate_act_fn/...``, ``.../activation_fn/...``, ``.../activation/...``)."""
     producer = {out: node for node in graph.node for out in node.output}
     found = set()
     for node in graph.node:
