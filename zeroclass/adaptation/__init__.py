@@ -157,7 +157,7 @@ def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ..
         build = build_head if method == "head" else build_prototypes
         built, details = build(backend, examples, templates, seed=options["seed"])
         known = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
-        labels = {template.format(label): label for label in examples.labels for template in templates}
+        labels = examples.hypothesis_labels(templates)
         return PrototypeBackend.from_backend(backend, {**known, **built}, labels=labels, gate=gate), details
     if method == "contrastive":
         from .contrastive import finetune_contrastive

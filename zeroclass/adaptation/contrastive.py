@@ -123,8 +123,7 @@ def finetune_contrastive(
     model.eval()
     tuned = _with_model(backend, model)
     built, chosen = build_prototypes(tuned, examples, templates, seed=seed)
-    labels = {template.format(label): label for label in examples.labels for template in templates}
-    adapted = PrototypeBackend.from_backend(tuned, built, labels=labels, gate=gate)
+    adapted = PrototypeBackend.from_backend(tuned, built, labels=examples.hypothesis_labels(templates), gate=gate)
     info = {"epochs": epochs, "learning_rate": learning_rate, "train_examples": len(train.texts),
             "heldout_examples": len(heldout.texts) if heldout else 0, "heldout_history": history, **chosen}
     return adapted, info

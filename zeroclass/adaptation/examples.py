@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..hypotheses import parse_labels
+from ..hypotheses import ensemble_hypotheses, parse_labels
 
 __all__ = ["Examples", "check_examples"]
 
@@ -33,6 +33,11 @@ class Examples:
             for label in row:
                 counts[label] += 1
         return counts
+
+    def hypothesis_labels(self, templates: Sequence[str]) -> dict[str, str]:
+        """Each candidate label's hypothesis under each template, mapped to its label (what a stored vector is of)."""
+        hypotheses = ensemble_hypotheses(self.labels, templates)
+        return {h: self.labels[i // len(templates)] for i, h in enumerate(hypotheses)}
 
     def subset(self, rows: Sequence[int]) -> "Examples":
         return Examples([self.texts[i] for i in rows], [self.gold[i] for i in rows], self.labels, self.multi_label)

@@ -25,7 +25,8 @@ def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path
     """Write ``backend``'s model, the marker, the prototypes (if any) and the card into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    prototypes = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
+    stored = backend if isinstance(backend, PrototypeBackend) else None
+    prototypes = stored.prototypes if stored is not None else {}
     if isinstance(backend, Embedding):
         backend.model.save(str(folder))  # a SentenceTransformer: its own folder layout, tokenizer included
     else:
@@ -36,11 +37,10 @@ def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path
         from safetensors.numpy import save_file
 
         save_file({"prototypes": np.stack(list(prototypes.values())).astype(np.float32)}, str(folder / PROTOTYPES_FILE))
-    labels = backend.labels if isinstance(backend, PrototypeBackend) else {}
-    gate = backend.gate if isinstance(backend, PrototypeBackend) else False
+    labels = stored.labels if stored is not None else {}
     config = {"format": FORMAT, **info, "prototype_hypotheses": list(prototypes),
               "prototype_labels": [labels.get(h, h) for h in prototypes],
-              "gate_unseen_labels": gate,
+              "gate_unseen_labels": stored.gate if stored is not None else False,
               "date": datetime.date.today().isoformat()}
     (folder / ADAPTER_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(model_card(config), encoding="utf-8")
