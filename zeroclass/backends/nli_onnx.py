@@ -109,36 +109,36 @@ def fp32_nodes(graph: Any, recipe: Int8Recipe) -> list[str]:
     return keep
 
 
+def _is_gelu(node: Any) -> bool:
+    """A fused ``Gelu``/``BiasGelu``/``FastGelu``, or a node of an unfused activation module
+    (``.../intermediate_act_fn/...``, ``.../activation_fn/...``, ``.../activation/...``)."""
+    return "Gelu" in node.op_type or bool(_ACTIVATION.search(node.name))
+
+
 def _reads_gelu(graph: Any) -> set[str]:
-    """Names of the MatMuls whose input is a GELU's output: a fused ``Gelu``/``BiasGelu``/``FastGelu``,
-    or, unfused, the last node of an activation module (``.../intermediate_act_fn/...``, ``.../activation_fn/...``, ``.../activation/...``)."""
+    """Names of the MatMuls whose input is a GELU's output (:func:`_is_gelu`)."""
     producer = {out: node for node in graph.node for out in node.output}
     found = set()
     for node in graph.node:
         source = producer.get(node.input[0]) if node.op_type == "MatMul" and node.input else None
-        if source is not None and ("Gelu" in source.op_type or _ACTIVATION.search(source.name)):
+        if source is not None and _is_gelu(source):
             found.add(node.name)
     return found
 
 
 def _feeds_gelu(graph: Any) -> set[str]:
-    """Names of the MatMuls whose output, directly or through its bias ``Add``, is a GELU's input
-    (fused ``BiasGelu``/``Gelu``/``FastGelu``, or the first node of an unfused activation module)."""
+    """Names of the MatMuls whose output, directly or through its bias ``Add``, is a GELU's input (:func:`_is_gelu`)."""
     readers: dict[str, list[Any]] = {}
     for node in graph.node:
         for name in node.input:
             readers.setdefault(name, []).append(node)
-
-    def is_gelu(node: Any) -> bool:
-        return "Gelu" in node.op_type or bool(_ACTIVATION.search(node.name))
-
     found = set()
     for node in graph.node:
         if node.op_type != "MatMul":
             continue
-        after = readers.get(node.output[0], [])
-        after += [r for a in after if a.op_type == "Add" for r in readers.get(a.output[0], [])]
-        if any(is_gelu(r) for r in after):
+        direct = readers.get(node.output[0], [])
+        after_bias = [r for a in direct if a.op_type == "Add" for r in readers.get(a.output[0], [])]
+        if any(_is_gelu(r) for r in direct + after_bias):
             found.add(node.name)
     return found
 
