@@ -46,7 +46,7 @@ def _layer_nodes(names: list[str], layer: int) -> set[str]:
 
 
 def test_default_recipe() -> None:
-    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, ffn_out=True, ffn_in=True, layers=(), per_channel=False)
+    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, ffn_out=True, ffn_in=True, layers=(), per_channel=True)
 
 
 def test_nothing_kept_when_the_recipe_keeps_nothing(fp32_graph: onnx.GraphProto) -> None:

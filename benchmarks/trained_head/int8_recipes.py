@@ -33,6 +33,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "keep-head+emb+ffn-out+first": {"ffn_in": False, "layers": ("first",)},
     "keep-head+emb+ffn-in+ffn-out": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True},
     "keep-head+emb+first+last": {"ffn_out": False, "ffn_in": False, "layers": ("first", "last")},
+    "keep-head+emb+ffn-in+ffn-out+per-channel": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
+                                                  "per_channel": True},
 }
 
 def int8_classifier(model: str, recipe: dict[str, Any], threads: int | None):

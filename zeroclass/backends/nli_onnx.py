@@ -63,7 +63,10 @@ class Int8Recipe:
     it reads the attention block's LayerNorm output, whose few outlying
     values set the one per-batch scale and crush the rest (the other third;
     on the trained head it caused most of the remaining flips). ``per_channel``:
-    one weight scale per output column instead of per matrix.
+    one weight scale per output column instead of per matrix, so a column of
+    small weights is not rounded on the scale of the matrix's largest (on
+    the trained head: 98.4% to 98.8% NLI agreement and the largest score
+    error 0.25 to 0.18, at no measured cost in time).
     """
 
     head: bool = True
@@ -71,7 +74,7 @@ class Int8Recipe:
     ffn_out: bool = True
     ffn_in: bool = True
     layers: tuple[str, ...] = ()
-    per_channel: bool = False
+    per_channel: bool = True
 
 
 #: The default int8 recipe (chosen with ``benchmarks/trained_head/int8_recipes.py``; benchmarks/RESULTS.md, "int8 recipe").
