@@ -27,15 +27,16 @@ from benchmarks.trained_head.agreement import (
 #: name -> Int8Recipe keyword arguments (each spelt out against the default, so the names stay true when
 #: the default changes); the first is the recipe before issue 15 (everything quantised).
 RECIPES: dict[str, dict[str, Any]] = {
-    "all-int8": {"head": False, "embeddings": False, "ffn_out": False, "ffn_in": False},
-    "keep-head+emb": {"ffn_out": False, "ffn_in": False},
-    "keep-head+emb+ffn-out": {"ffn_in": False},
-    "keep-head+emb+ffn-out+first": {"ffn_in": False, "layers": ("first",)},
-    "keep-head+emb+ffn-in+ffn-out": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True},
-    "keep-head+emb+first+last": {"ffn_out": False, "ffn_in": False, "layers": ("first", "last")},
+    "all-int8": {"head": False, "embeddings": False, "ffn_out": False, "ffn_in": False, "per_channel": False},
+    "keep-head+emb": {"ffn_out": False, "ffn_in": False, "per_channel": False},
+    "keep-head+emb+ffn-out": {"ffn_in": False, "per_channel": False},
+    "keep-head+emb+ffn-out+first": {"ffn_in": False, "layers": ("first",), "per_channel": False},
+    "keep-head+emb+ffn-in+ffn-out": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True, "per_channel": False},
+    "keep-head+emb+first+last": {"ffn_out": False, "ffn_in": False, "layers": ("first", "last"), "per_channel": False},
     "keep-head+emb+ffn-in+ffn-out+per-channel": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
                                                   "per_channel": True},
 }
+
 
 def int8_classifier(model: str, recipe: dict[str, Any], threads: int | None):
     """A zeroclass ONNX int8 classifier exported with ``recipe``."""
