@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 import zeroclass
+from zeroclass.backends.joint import JointEncoder
+from zeroclass.backends.use import USE_MODEL
 from zeroclass.errors import InputError
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 # Label names that say nothing about their texts: zero-shot is at chance, examples must carry the meaning.
 TRAIN = {
@@ -76,8 +80,36 @@ def test_prototypes_still_learn_without_a_gradient(offline_classifier):
 def test_unseen_labels_score_exactly_as_the_base_model(offline_classifier, adapted):
     texts = [t for t, _ in TEST]
     labels = ["cooking", "football", "weather"]
-    assert _score_map(adapted, texts, labels) == _score_map(offline_classifier, texts, labels)
-    assert _score_map(adapted, texts[:1], labels, multi_label=True) == _score_map(offline_classifier, texts[:1], labels, multi_label=True)
+    base = offline_classifier
+    for kwargs in ({}, {"multi_label": True}):
+        got, want = adapted(texts, labels, **kwargs), base(texts, labels, **kwargs)
+        assert [r["labels"] for r in got] == [r["labels"] for r in want]
+        np.testing.assert_allclose([r["scores"] for r in got], [r["scores"] for r in want], atol=1e-5)
+
+
+def test_english_examples_tune_both_offline_models_and_other_languages_their_own(offline_classifier, adapted):
+    """A head over MiniLM and USE side by side learns more from a few English examples (benchmarks/RESULTS.md);
+    Chinese examples have only USE to teach, and contrastive tuning fine-tunes one encoder."""
+    assert isinstance(adapted.backend.model, JointEncoder) and adapted.info["languages"] == ["en"]
+    assert adapted.backend.model_name == f"{MINILM} + {USE_MODEL}" and adapted.info["base_model"] == MINILM
+    chinese = offline_classifier.adapt(["世界那么大，我想去看看", "我爱我的家", "这次旅行很愉快", "新沙发很舒服"],
+                                       ["旅游", "家居", "旅游", "家居"])
+    assert chinese.info["base_model"] == USE_MODEL and not isinstance(chinese.backend.model, JointEncoder)
+    assert offline_classifier.backend.adaptation_backend(["An English sentence."], joint=False).model_name == MINILM
+    with pytest.raises(InputError, match="reads texts with two"):
+        adapted.adapt(*_examples(), method="contrastive")
+
+
+def test_joint_cosine_is_the_mean_of_the_two_models_cosines(offline_classifier):
+    """Why temperature and threshold keep their meaning over the joint encoder."""
+    routed = offline_classifier.backend
+    joint = routed.adaptation_backend(["An English sentence."])
+    assert routed.adaptation_backend(["Another English sentence."]) is joint  # built once, embeddings kept
+    sentences = [t for t, _ in TEST[:3]] + ["This text is about cooking."]
+    x = joint.embed(sentences)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    mini, use = routed.fallback.embed(sentences), routed.routes["zh"].embed(sentences)
+    np.testing.assert_allclose(x @ x[-1], (mini @ mini[-1] + use @ use[-1]) / 2, atol=1e-5)
 
 
 def test_original_classifier_is_untouched(offline_classifier):
@@ -99,18 +131,29 @@ def test_save_and_load_gives_the_same_scores(adapted, tmp_path):
         assert [r["labels"] for r in adapted(texts, labels)] == [r["labels"] for r in loaded(texts, labels)]
         np.testing.assert_allclose(got, want, atol=1e-5)
     assert loaded.backend.languages == frozenset({"en"})
+    assert isinstance(loaded.backend.model, JointEncoder)
     card = (tmp_path / "adapted" / "README.md").read_text(encoding="utf-8")
-    assert "sentence-transformers/all-MiniLM-L6-v2" in card and "| alpha | 4 |" in card and "| after | 1.0000" in card
+    assert MINILM in card and USE_MODEL in card and "| alpha | 4 |" in card and "| after | 1.0000" in card
     config = json.loads((tmp_path / "adapted" / "zeroclass_adapter.json").read_text(encoding="utf-8"))
-    assert config["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and config["examples"] == 8
+    assert config["base_model"] == MINILM and config["examples"] == 8 and config["joint_with"] == USE_MODEL
     assert config["gate_unseen_labels"] is True and loaded.backend.gate is True
     assert dict(zip(config["prototype_hypotheses"], config["prototype_labels"]))["This text is about alpha."] == "alpha"
+
+
+def test_a_folder_naming_an_unknown_partner_encoder_is_refused(adapted, tmp_path):
+    from zeroclass.errors import ModelConfigError
+
+    adapted.save_pretrained(tmp_path / "adapted")
+    marker = tmp_path / "adapted" / "zeroclass_adapter.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text(encoding="utf-8")), "joint_with": "someone/else"}), encoding="utf-8")
+    with pytest.raises(ModelConfigError, match="someone/else"):
+        zeroclass.pipeline(model=str(tmp_path / "adapted"), device="cpu")
 
 
 def test_adapting_an_adapted_classifier_keeps_its_earlier_labels(adapted):
     more = adapted.adapt(["It will rain all day tomorrow.", "Sunny and warm all week."], ["gamma", "delta"])
     assert _accuracy(more) == 1.0
-    assert more.info["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert more.info["base_model"] == MINILM
 
 
 def test_bad_examples_are_named(offline_classifier, tiny_classifier):

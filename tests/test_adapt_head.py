@@ -95,3 +95,19 @@ def test_gate_keeps_unseen_labels_texts_and_only_ever_lowers_seen_labels():
     assert gated[1].argmax() == 1  # which seen label: the adapted model's choice
     np.testing.assert_array_equal(gated[1, :2], adapted[1, :2])  # best seen (0.45) below plain's (0.50): left as it is
     np.testing.assert_array_equal(gated[2, :2], adapted[2, :2])  # never raised: lowered seen labels stay lowered
+
+
+def test_two_encoder_gate_leaves_the_seen_or_unseen_decision_to_the_plain_model():
+    """With the adapted labels scored by another encoder (lower_only=False), the best seen label scores exactly the
+    plain best seen one: the plain model decides between seen and unseen labels, the adapted one among the seen."""
+    from zeroclass.backends.prototypes import gate_seen
+
+    plain = np.array([[0.30, 0.20, 0.40], [0.50, 0.20, 0.40], [0.35, 0.20, 0.30]])
+    adapted = np.array([[0.60, 0.10, 0.99], [0.20, 0.45, 0.39], [0.05, 0.15, 0.99]])
+    seen = np.array([True, True, False])
+    gated = gate_seen(adapted, plain, seen, lower_only=False)
+    np.testing.assert_array_equal(gated[:, 2], plain[:, 2])
+    np.testing.assert_allclose(gated[:, :2].max(axis=1), plain[:, :2].max(axis=1))
+    assert [row.argmax() == 2 for row in gated] == [row.argmax() == 2 for row in plain]  # the group: plain's
+    assert gated[1].argmax() == 1 and gated[2].argmax() == 1  # within the seen labels: the adapted model's choice
+    np.testing.assert_allclose(gated[2, :2], [0.25, 0.35])  # raised as well as lowered

@@ -17,6 +17,11 @@ the classifier passed in is never changed. Methods:
 ``"auto"`` picks ``"head"`` for an embedding model (it contains zero-shot as
 the case the examples do not beat, and measured best in
 ``benchmarks/fewshot``), ``"nli"`` otherwise.
+
+The offline default adapted to English examples by ``head`` or
+``prototypes`` reads each text with both of its models side by side
+(:mod:`zeroclass.backends.joint`), and keeps all-MiniLM-L6-v2 alone for
+the labels without examples (:mod:`zeroclass.backends.prototypes`).
 """
 
 from __future__ import annotations
@@ -56,19 +61,29 @@ class AdaptedClassifier(ZeroShotClassifier):
         save_adapted(folder, self.backend, info)
 
 
-def _tuned_backend(backend: Any, texts: Sequence[str]) -> Any:
+def _tuned_backend(backend: Any, texts: Sequence[str], method: str = "auto") -> Any:
     """The one model an adaptation tunes.
 
-    The offline default routes each text to the model of its language; the
-    model that answers most of the examples is the one they can teach, and
-    the adapted classifier is that model alone (it no longer routes).
+    The offline default routes each text to the model of its language; it
+    says which model the examples can teach
+    (:meth:`~zeroclass.backends.routed.RoutedBackend.adaptation_backend`):
+    for English examples and a method that keeps the encoders frozen, both
+    of its models side by side.
     """
     from ..backends.routed import RoutedBackend
 
     if not isinstance(backend, RoutedBackend):
         return backend
-    chosen = [backend.backend_for(text) for text in texts]
-    return max(dict.fromkeys(chosen), key=chosen.count)
+    return backend.adaptation_backend(texts, joint=method != "contrastive")
+
+
+def _plain_model(backend: Any, tuned: Any) -> Any:
+    """The model whose scores labels without examples keep: the offline default's English model when
+    the tuned backend reads texts with both of its models, else ``None`` (the tuned model itself)."""
+    from ..backends.joint import JointEncoder
+    from ..backends.routed import RoutedBackend
+
+    return backend.fallback if isinstance(backend, RoutedBackend) and isinstance(tuned.model, JointEncoder) else None
 
 
 def _method(backend: Any, method: str) -> str:
@@ -114,15 +129,17 @@ def adapt(
     ``learning_rate``, ``batch_size``.
     """
     examples = check_examples(texts, labels, candidate_labels)
-    base = _tuned_backend(backend, examples.texts)
+    base = _tuned_backend(backend, examples.texts, method)
     chosen = _method(base, method)
     if chosen in ("head", "prototypes") and training:
         raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the {chosen!r} method (it does not fine-tune the model)")
     templates = validate_templates(hypothesis_template or base.default_template)
     gate = _gate(chosen, examples, gate_unseen_labels)
-    adapted, details = _run(chosen, base, examples, templates, seed=seed, gate=gate, progress=progress, **training)
+    plain = _plain_model(backend, base)
+    adapted, details = _run(chosen, base, examples, templates, seed=seed, gate=gate, plain=plain, progress=progress,
+                            **training)
     info = {
-        "base_model": base_model or base.model_name,
+        "base_model": base_model or (plain or base).model_name,
         "method": chosen,
         "templates": list(templates),
         "labels": examples.labels,
@@ -148,7 +165,7 @@ def _gate(method: str, examples: Examples, asked: bool | None) -> bool:
     return bool(asked)
 
 
-def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], *, gate: bool,
+def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ...], *, gate: bool, plain: Any,
          **options: Any) -> tuple[Any, dict]:
     if method in ("head", "prototypes"):
         from .head import build_head
@@ -158,7 +175,7 @@ def _run(method: str, backend: Any, examples: Examples, templates: tuple[str, ..
         built, details = build(backend, examples, templates, seed=options["seed"])
         known = backend.prototypes if isinstance(backend, PrototypeBackend) else {}
         labels = examples.hypothesis_labels(templates)
-        return PrototypeBackend.from_backend(backend, {**known, **built}, labels=labels, gate=gate), details
+        return PrototypeBackend.from_backend(backend, {**known, **built}, labels=labels, gate=gate, plain=plain), details
     if method == "contrastive":
         from .contrastive import finetune_contrastive
 

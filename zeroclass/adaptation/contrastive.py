@@ -97,6 +97,11 @@ def finetune_contrastive(
     ``gate``: see :mod:`zeroclass.backends.prototypes`."""
     import torch
 
+    from ..backends.joint import JointEncoder
+
+    if isinstance(backend.model, JointEncoder):
+        raise InputError(f"method 'contrastive' fine-tunes one encoder, and {backend.model_name} reads texts with two: "
+                         "adapt it with 'head' or 'prototypes', or adapt the offline default itself with 'contrastive'")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train, heldout = examples.split(HELDOUT_FRACTION, seed)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..backends.adapted import ADAPTER_FILE, FORMAT, PROTOTYPES_FILE
 from ..backends.base import Embedding
+from ..backends.joint import JointEncoder
 from ..backends.prototypes import PrototypeBackend
 
 __all__ = ["ADAPTER_FILE", "PROTOTYPES_FILE", "save_adapted", "model_card"]
@@ -27,8 +28,11 @@ def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     stored = backend if isinstance(backend, PrototypeBackend) else None
     prototypes = stored.prototypes if stored is not None else {}
+    partner = None
     if isinstance(backend, Embedding):
-        backend.model.save(str(folder))  # a SentenceTransformer: its own folder layout, tokenizer included
+        # A SentenceTransformer, its own folder layout, tokenizer included (a joint encoder's first model).
+        backend.model.save(str(folder))
+        partner = backend.model.second_name if isinstance(backend.model, JointEncoder) else None
     else:
         backend.plain_model.save_pretrained(folder)  # NLI adaptation always gives a TorchNLIBackend
         backend.tokenizer.save_pretrained(folder)
@@ -41,6 +45,7 @@ def save_adapted(folder: str | Path, backend: Any, info: dict[str, Any]) -> Path
     config = {"format": FORMAT, **info, "prototype_hypotheses": list(prototypes),
               "prototype_labels": [labels.get(h, h) for h in prototypes],
               "gate_unseen_labels": stored.gate if stored is not None else False,
+              "joint_with": partner,
               "date": datetime.date.today().isoformat()}
     (folder / ADAPTER_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(model_card(config), encoding="utf-8")
@@ -61,6 +66,9 @@ def model_card(config: dict[str, Any]) -> str:
         f"Made with `zeroclass adapt` on {config['date']} by the **{config['method']}** method "
         f"from {config['examples']} labelled examples. It is still zero-shot: any label can be asked for; "
         "labels without examples are scored as by the base model.",
+        *(["", f"The labels with examples are scored over {config['base_model']} and {config['joint_with']} "
+               "reading each text side by side (zeroclass loads the second from its own package)."]
+          if config.get("joint_with") else []),
         "",
         "```python",
         "import zeroclass",

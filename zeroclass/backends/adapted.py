@@ -43,6 +43,9 @@ def apply_adapter(path: Path, backend: Any) -> Any:
     if config is None:
         return backend
     templates = tuple(config["templates"])
+    plain = None
+    if config.get("joint_with"):
+        plain, backend = backend, _joint(path, backend, config["joint_with"])
     if config.get("languages") and backend.languages is None:
         backend.languages = frozenset(config["languages"])
     hypotheses = config.get("prototype_hypotheses") or []
@@ -58,7 +61,20 @@ def apply_adapter(path: Path, backend: Any) -> Any:
             raise ModelConfigError(f"{path}: {len(hypotheses)} prototype hypotheses but {len(vectors)} vectors")
         labels = dict(zip(hypotheses, config.get("prototype_labels") or hypotheses))
         gate = config.get("gate_unseen_labels", not config.get("multi_label", False))
-        return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), labels=labels, gate=gate,
+        return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), labels=labels, gate=gate, plain=plain,
                                              default_template=templates)
     backend.default_template = templates if len(templates) > 1 else templates[0]
     return backend
+
+
+def _joint(path: Path, backend: Any, partner: str) -> Any:
+    """A backend over the folder's encoder with the partner the adapter names beside it (:mod:`zeroclass.backends.joint`)."""
+    from .joint import joint_backend
+    from .use import USE_MODEL, UseBackend
+
+    if partner != USE_MODEL:
+        raise ModelConfigError(f"{path}: the adapter reads texts with {partner!r} too, which zeroclass cannot load "
+                               f"(the one partner it knows is {USE_MODEL!r})")
+    if not isinstance(backend, Embedding):
+        raise ModelConfigError(f"{path} adapts a pair of embedding models; load it with backend='embedding'")
+    return joint_backend(backend, UseBackend.from_path())

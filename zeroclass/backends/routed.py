@@ -60,6 +60,7 @@ class RoutedBackend:
             f"{fallback_language} and undetected languages by {fallback.model_name}, "
             f"{', '.join(others)} by {' / '.join(names[1:])}"
         )
+        self._joint: Backend | None = None
 
     @classmethod
     def from_path(cls, path: str | Path, *, model_name: str | None = None, device: str | int | None = None,
@@ -109,6 +110,25 @@ class RoutedBackend:
         if language == self.fallback_language or language not in self.language_templates:
             return _as_tuple(self.fallback.default_template)
         return self.language_templates[language]
+
+    def adaptation_backend(self, texts: Sequence[str], *, joint: bool = True) -> Backend:
+        """The one model that adapting to ``texts`` tunes (an adapted classifier no longer routes).
+
+        The model that answers most of the texts is the one they can teach.
+        When that is the fallback, ``joint`` (for methods that leave the
+        encoders frozen) makes it the fallback and the first routed model
+        reading every text side by side (:mod:`zeroclass.backends.joint`),
+        built once and kept, so its embeddings are too.
+        """
+        chosen = [self.backend_for(text) for text in texts]
+        backend = max(dict.fromkeys(chosen), key=chosen.count) if chosen else self.fallback
+        if backend is not self.fallback or not joint or not self.routes:
+            return backend
+        if self._joint is None:
+            from .joint import joint_backend
+
+            self._joint = joint_backend(self.fallback, next(iter(self.routes.values())))
+        return self._joint or self.fallback
 
     def _split(self, texts: Sequence[str]) -> dict[int, tuple[Backend, list[int]]]:
         """``{id(backend): (backend, indices of its texts)}``, in first-seen order."""
