@@ -14,22 +14,26 @@ from pathlib import Path
 
 import numpy as np
 
-ORDER = ("zeroshot", "head", "prototypes", "contrastive", "logreg", "setfit")
+ORDER = ("zeroshot", "joint-zeroshot", "head", "prototypes", "contrastive", "logreg", "setfit")
 
 
 def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+#: Methods without examples: measured once per (set, seed), they hold for every k.
+K_FREE = ("zeroshot", "joint-zeroshot")
+
+
 def unique_zeroshot(rows: list[dict]) -> list[dict]:
-    """``rows`` with one zero-shot row per (set, seed): each run of ``run.py`` measures it again (it fills the embedding cache)."""
-    seen: set[tuple[str, int]] = set()
+    """``rows`` with one row per (set, seed) of each zero-shot method: each run of ``run.py`` measures it again (it fills the embedding cache)."""
+    seen: set[tuple[str, str, int]] = set()
     kept = []
     for r in rows:
-        if r["method"] == "zeroshot":
-            if (r["set"], r["seed"]) in seen:
+        if r["method"] in K_FREE and "accuracy" in r:
+            if (r["method"], r["set"], r["seed"]) in seen:
                 continue
-            seen.add((r["set"], r["seed"]))
+            seen.add((r["method"], r["set"], r["seed"]))
         kept.append(r)
     return kept
 
@@ -41,7 +45,7 @@ def accuracy_table(rows: list[dict]) -> str:
     for r in rows:
         if r["method"] == "zeroshot":
             zeroshot[r["set"]].append(r["accuracy"])
-        elif "accuracy" in r:
+        elif "accuracy" in r and r["method"] != "joint-zeroshot":  # k-free: in the other tables
             cells[(r["set"], r["k"])][r["method"]].append(r)
     methods = [m for m in ORDER[1:] if any(m in c for c in cells.values())]
     head = "| set | k | zero-shot | " + " | ".join(f"{m} acc (train s, texts/s)" for m in methods) + " |"
@@ -65,7 +69,7 @@ def _cell_means(rows: list[dict]) -> dict[tuple[str, int, str], dict[str, float]
     for r in rows:
         if "accuracy" not in r:
             continue
-        for k in (ks if r["method"] == "zeroshot" else [r["k"]]):
+        for k in (ks if r["method"] in K_FREE else [r["k"]]):
             got[(r["set"], k, r["method"])].append(r)
     return {key: {"accuracy": float(np.mean([g["accuracy"] for g in v])), "train_s": float(np.mean([g["train_s"] for g in v])),
                   "seeds": len(v)} for key, v in got.items()}
@@ -100,7 +104,7 @@ def setfit_cells_table(rows: list[dict]) -> str:
     by: dict[tuple[str, int, int, str], dict] = {}
     for r in rows:
         if "accuracy" in r:
-            for k in ([c[2] for c in cells] if r["method"] == "zeroshot" else [r["k"]]):
+            for k in ([c[2] for c in cells] if r["method"] in K_FREE else [r["k"]]):
                 by[(r["set"], r["seed"], k, r["method"])] = r
     methods = [m for m in ORDER if all((*c, m) in by for c in cells)]
     lines = ["| set | seed | k | " + " | ".join(f"{m} acc (train s)" for m in methods) + " |", "|---|---:|---:|" + "---:|" * len(methods)]
@@ -159,8 +163,9 @@ def plot(rows: list[dict], path: Path) -> None:
             got = [r for r in rows if r["set"] == name and r["method"] == method and "accuracy" in r]
             if not got:
                 continue
-            if method == "zeroshot":
-                ax.axhline(np.mean([g["accuracy"] for g in got]), color="grey", linestyle="--", label="zero-shot")
+            if method in K_FREE:
+                ax.axhline(np.mean([g["accuracy"] for g in got]), color="grey", linestyle="--" if method == "zeroshot" else ":",
+                           label=method)
                 continue
             ks = sorted({g["k"] for g in got})
             ax.plot(ks, [np.mean([g["accuracy"] for g in got if g["k"] == k]) for k in ks], marker="o", label=method)

@@ -10,9 +10,8 @@ import sys, json, time, numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data import load_split
 import zeroclass
-from zeroclass.adaptation import _tuned_backend
 base = zeroclass.pipeline(device="cpu")
-enc = _tuned_backend(base.backend, ["An English sentence."])
+enc = base.backend.adaptation_backend(["An English sentence."], joint=False)  # MiniLM alone, as the variant runs in RESULTS
 print(type(enc), enc.default_template, enc.temperature, flush=True)
 for name in ["trec", "sst2", "dair_emotion", "ag_news", "banking77"]:
     texts = []
