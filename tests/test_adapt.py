@@ -240,6 +240,7 @@ def test_cli_adapt_end_to_end(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "before and after adapting" in printed and "saved to" in printed
+    assert f"by head over {MINILM} + {USE_MODEL} on 8 examples" in " ".join(printed.split())
     config = json.loads((out / "zeroclass_adapter.json").read_text(encoding="utf-8"))
     assert config["evaluation"]["after"]["accuracy"] == 1.0
     assert set(config["evaluation"]["before"]) == set(config["evaluation"]["after"]) >= {"accuracy", "macro_f1"}

@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         _print_comparison(before.summary, after.summary)
     adapted.save_pretrained(args.output, evaluation=evaluation)
     info = adapted.info
-    print(f"adapted {info['base_model']} by {info['method']} on {info['examples']} examples; "
+    reads = adapted.backend.model_name
+    over = f" over {reads}" if reads != info["base_model"] else ""  # the offline default's two models, for English
+    print(f"adapted {info['base_model']} by {info['method']}{over} on {info['examples']} examples; "
           f"saved to {args.output} (use it with --model {args.output})")
     return 0
 
