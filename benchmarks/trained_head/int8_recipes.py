@@ -35,6 +35,10 @@ RECIPES: dict[str, dict[str, Any]] = {
     "keep-head+emb+first+last": {"ffn_out": False, "ffn_in": False, "layers": ("first", "last"), "per_channel": False},
     "keep-head+emb+ffn-in+ffn-out+per-channel": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
                                                   "per_channel": True},
+    "ffn-in+ffn-out+per-channel+first": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
+                                         "per_channel": True, "layers": ("first",)},
+    "ffn-in+ffn-out+per-channel+last": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
+                                        "per_channel": True, "layers": ("last",)},
 }
 
 
