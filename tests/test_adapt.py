@@ -335,3 +335,16 @@ def test_cli_adapt_no_gate(tmp_path, capsys):
                  "--no-gate", "--device", "cpu"]) == 0
     capsys.readouterr()
     assert json.loads((tmp_path / "m" / "zeroclass_adapter.json").read_text(encoding="utf-8"))["gate_unseen_labels"] is False
+
+
+def test_the_joint_encoder_reads_each_text_once_per_model(offline_classifier, adapted, monkeypatch):
+    """MiniLM's half of a joint vector comes from MiniLM's own cache: a mixed call (adapted and new labels) or a
+    zero-shot call before it does not make MiniLM encode the same text twice."""
+    fallback = offline_classifier.backend.fallback
+    calls: list[list[str]] = []
+    encode = fallback.model.encode
+    monkeypatch.setattr(fallback.model, "encode", lambda sentences, **kw: calls.append(list(sentences)) or encode(sentences, **kw))
+    text = "A brand new sentence about pastry and penalties."
+    offline_classifier(text, ["cooking", "football"])
+    adapted(text, ["alpha", "beta", "cooking"])
+    assert sum(s.count(text) for s in calls) == 1
