@@ -140,13 +140,16 @@ def test_save_and_load_gives_the_same_scores(adapted, tmp_path):
     assert dict(zip(config["prototype_hypotheses"], config["prototype_labels"]))["This text is about alpha."] == "alpha"
 
 
-def test_a_folder_naming_an_unknown_partner_encoder_is_refused(adapted, tmp_path):
+def test_a_folder_whose_marker_does_not_match_its_encoders_is_refused(adapted, tmp_path):
     from zeroclass.errors import ModelConfigError
 
     adapted.save_pretrained(tmp_path / "adapted")
     marker = tmp_path / "adapted" / "zeroclass_adapter.json"
     marker.write_text(json.dumps({**json.loads(marker.read_text(encoding="utf-8")), "joint_with": "someone/else"}), encoding="utf-8")
     with pytest.raises(ModelConfigError, match="someone/else"):
+        zeroclass.pipeline(model=str(tmp_path / "adapted"), device="cpu")
+    marker.write_text(json.dumps({**json.loads(marker.read_text(encoding="utf-8")), "joint_with": None}), encoding="utf-8")
+    with pytest.raises(ModelConfigError, match="896 dimensions but .* gives 384"):
         zeroclass.pipeline(model=str(tmp_path / "adapted"), device="cpu")
 
 

@@ -59,6 +59,7 @@ def apply_adapter(path: Path, backend: Any) -> Any:
         vectors = load_file(str(Path(path) / PROTOTYPES_FILE))["prototypes"]
         if len(vectors) != len(hypotheses):
             raise ModelConfigError(f"{path}: {len(hypotheses)} prototype hypotheses but {len(vectors)} vectors")
+        _check_width(path, backend, vectors.shape[1])
         labels = dict(zip(hypotheses, config.get("prototype_labels") or hypotheses))
         gate = config.get("gate_unseen_labels", not config.get("multi_label", False))
         return PrototypeBackend.from_backend(backend, dict(zip(hypotheses, vectors)), labels=labels, gate=gate, plain=plain,
@@ -78,3 +79,12 @@ def _joint(path: Path, backend: Any, partner: str) -> Any:
     if not isinstance(backend, Embedding):
         raise ModelConfigError(f"{path} adapts a pair of embedding models; load it with backend='embedding'")
     return joint_backend(backend, UseBackend.from_path())
+
+
+def _check_width(path: Path, backend: Any, width: int) -> None:
+    """Refuse, at load rather than at the first request, label vectors of another width than the model's embeddings
+    (a marker edited by hand, or a folder whose model was replaced)."""
+    got = backend.embed(["zeroclass"]).shape[1]
+    if got != width:
+        raise ModelConfigError(f"{path}: the stored label vectors have {width} dimensions but {backend.model_name} "
+                               f"gives {got}; {ADAPTER_FILE} does not match the model beside it")
