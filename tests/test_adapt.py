@@ -351,3 +351,16 @@ def test_the_joint_encoder_reads_each_text_once_per_model(offline_classifier, ad
     offline_classifier(text, ["cooking", "football"])
     adapted(text, ["alpha", "beta", "cooking"])
     assert sum(s.count(text) for s in calls) == 1
+
+
+def test_the_offline_default_and_its_adaptation_pickle(offline_classifier, adapted):
+    """Ray ships a loaded classifier to its actors by pickling it; USE's ctypes handles are rebuilt from the package."""
+    import pickle
+
+    texts = [t for t, _ in TEST[:2]]
+    offline_classifier("世界那么大，我想去看看", ["旅游", "家居"])  # USE has run, so its native handles exist
+    for classifier, labels in ((offline_classifier, ["cooking", "football"]), (adapted, ["alpha", "beta", "weather"])):
+        copy = pickle.loads(pickle.dumps(classifier))
+        want, got = classifier(texts, labels), copy(texts, labels)
+        assert [r["labels"] for r in got] == [r["labels"] for r in want]
+        np.testing.assert_allclose([r["scores"] for r in got], [r["scores"] for r in want], atol=1e-5)

