@@ -137,6 +137,9 @@ def test_save_and_load_gives_the_same_scores(adapted, tmp_path):
     config = json.loads((tmp_path / "adapted" / "zeroclass_adapter.json").read_text(encoding="utf-8"))
     assert config["base_model"] == MINILM and config["examples"] == 8 and config["joint_with"] == USE_MODEL
     assert config["gate_unseen_labels"] is True and loaded.backend.gate is True
+    again = loaded.adapt(["It will rain all day tomorrow.", "Sunny and warm all week."], ["gamma", "delta"])
+    assert again.info["base_model"] == str(tmp_path / "adapted")  # the model new labels are scored by, not the pair
+    assert isinstance(again.backend.model, JointEncoder) and again.backend.plain is loaded.backend.plain
     assert dict(zip(config["prototype_hypotheses"], config["prototype_labels"]))["This text is about alpha."] == "alpha"
 
 

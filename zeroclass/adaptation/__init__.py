@@ -79,10 +79,14 @@ def _tuned_backend(backend: Any, texts: Sequence[str], method: str = "auto") -> 
 
 def _plain_model(backend: Any, tuned: Any) -> Any:
     """The model whose scores labels without examples keep: the offline default's English model when
-    the tuned backend reads texts with both of its models, else ``None`` (the tuned model itself)."""
+    the tuned backend reads texts with both of its models (or the one an adapted backend already keeps),
+    else ``None`` (the tuned model itself)."""
     from ..backends.joint import JointEncoder
+    from ..backends.prototypes import PrototypeBackend
     from ..backends.routed import RoutedBackend
 
+    if isinstance(tuned, PrototypeBackend) and tuned.plain is not None:
+        return tuned.plain
     return backend.fallback if isinstance(backend, RoutedBackend) and isinstance(tuned.model, JointEncoder) else None
 
 
