@@ -64,7 +64,8 @@ def _classify(classifier, split: Split, texts: list[str] | None = None, labels: 
 
 
 def _encoder(classifier):
-    """The embedding backend that answers English texts (the offline default routes by language)."""
+    """The encoder that adapting to English texts tunes: the offline default's two models side by side (so logreg and
+    joint-zeroshot read the same vectors as head and prototypes)."""
     from zeroclass.adaptation import _tuned_backend
 
     return _tuned_backend(classifier.backend, ["An English sentence."])
