@@ -77,17 +77,13 @@ def _tuned_backend(backend: Any, texts: Sequence[str], method: str = "auto") -> 
     return backend.adaptation_backend(texts, joint=method != "contrastive")
 
 
-def _plain_model(backend: Any, tuned: Any) -> Any:
-    """The model whose scores labels without examples keep: the offline default's English model when
-    the tuned backend reads texts with both of its models (or the one an adapted backend already keeps),
-    else ``None`` (the tuned model itself)."""
+def _plain_model(tuned: Any) -> Any:
+    """The model whose scores labels without examples keep: the first of a two-model encoder (the offline
+    default's English model), else ``None`` (the tuned model itself)."""
+    from ..backends.embedding import EmbeddingBackend
     from ..backends.joint import JointEncoder
-    from ..backends.prototypes import PrototypeBackend
-    from ..backends.routed import RoutedBackend
 
-    if isinstance(tuned, PrototypeBackend) and tuned.plain is not None:
-        return tuned.plain
-    return backend.fallback if isinstance(backend, RoutedBackend) and isinstance(tuned.model, JointEncoder) else None
+    return tuned.model.first if isinstance(tuned, EmbeddingBackend) and isinstance(tuned.model, JointEncoder) else None
 
 
 def _method(backend: Any, method: str) -> str:
@@ -139,7 +135,7 @@ def adapt(
         raise InputError(f"option(s) {', '.join(sorted(training))} do not apply to the {chosen!r} method (it does not fine-tune the model)")
     templates = validate_templates(hypothesis_template or base.default_template)
     gate = _gate(chosen, examples, gate_unseen_labels)
-    plain = _plain_model(backend, base)
+    plain = _plain_model(base)
     adapted, details = _run(chosen, base, examples, templates, seed=seed, gate=gate, plain=plain, progress=progress,
                             **training)
     info = {

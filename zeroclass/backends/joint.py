@@ -39,7 +39,10 @@ class JointEncoder:
     def __init__(self, first: Any, second: Any) -> None:
         self.first = first
         self.second = second
-        self.second_name: str = second.model_name
+
+    @property
+    def second_name(self) -> str:
+        return self.second.model_name
 
     def encode(self, sentences: Sequence[str], **_: Any) -> np.ndarray:
         """``(len(sentences), d1 + d2)`` unit vectors: both models' unit vectors side by side, over ``sqrt(2)``."""

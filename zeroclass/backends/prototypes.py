@@ -148,9 +148,11 @@ class PrototypeBackend(EmbeddingBackend):
         if self.plain is None:
             logits = super().score_pairs(pairs)
         else:  # seen labels by this encoder, the others by the plain model
-            logits = self.plain.score_pairs(pairs)
-            if rows:
-                logits[rows] = super().score_pairs([pairs[i] for i in rows])
+            logits = self._as_logits(np.zeros(len(pairs), dtype=np.float32))
+            others = [i for i, (_, h) in enumerate(pairs) if h not in self.prototypes]
+            for scorer, chosen in ((super(), rows), (self.plain, others)):
+                if chosen:
+                    logits[chosen] = scorer.score_pairs([pairs[i] for i in chosen])
         if not self.gate or not rows:
             return logits
         texts = list(dict.fromkeys(pairs[i][0] for i in rows))
