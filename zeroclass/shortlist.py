@@ -134,7 +134,8 @@ class Shortlister:
       text has one label (it lowered goemotions' multi-label recall);
     * ``hub_correction``: CSLS (:func:`hub_corrected`), which discounts a
       label that sits near many of the call's texts ("activate my card" is
-      in the plain top 10 of 39% of banking77 texts) so it stops crowding the gold label out of the top K.
+      in the plain top 10 of 39% of banking77 texts) so it stops crowding
+      the gold label out of the top K.
 
     Both rank a 1-text call exactly as the default does. Measured on every
     set of the evaluation data, by call size, in benchmarks/RESULTS.md
