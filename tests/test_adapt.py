@@ -177,6 +177,18 @@ def test_bad_examples_are_named(offline_classifier, tiny_classifier):
         offline_classifier.adapt(["a", "b"], ["x", "y"], epochs=3)
     with pytest.raises(InputError, match="do not apply to the 'prototypes' method"):
         offline_classifier.adapt(["a", "b"], ["x", "y"], method="prototypes", epochs=3)
+    with pytest.raises(InputError, match=r"texts\[0\] has a lone surrogate U\+D800"):
+        offline_classifier.adapt(["a \ud800", "b"], ["x", "y"])
+    with pytest.raises(InputError, match=r"labels\[1\] has a lone surrogate"):
+        offline_classifier.adapt(["a", "b"], ["x", "y\udfff"])
+    with pytest.raises(InputError, match="hypothesis_template '{:>99999999}' must contain exactly one {}"):
+        offline_classifier.adapt(["a", "b"], ["x", "y"], hypothesis_template="{:>99999999}")
+
+
+def test_adapt_takes_a_hypothesis_template_as_a_call_does(offline_classifier):
+    adapted = offline_classifier.adapt(*_examples(), hypothesis_template="This recipe or report is about {}.")
+    assert adapted.info["templates"] == ["This recipe or report is about {}."]
+    assert "This recipe or report is about alpha." in adapted.backend.prototypes and _accuracy(adapted) == 1.0
 
 
 def _gold_scores(classifier, texts, gold, labels) -> float:

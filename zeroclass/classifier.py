@@ -425,6 +425,7 @@ class ZeroShotClassifier:
         seed: int = 0,
         method: str = "auto",
         gate_unseen_labels: bool | None = None,
+        hypothesis_template: str | Sequence[str] | None = None,
         progress: bool = False,
         **training: Any,
     ) -> "ZeroShotClassifier":
@@ -439,13 +440,16 @@ class ZeroShotClassifier:
         ``"contrastive"`` (embedding models, fine-tunes the encoder), ``"nli"``
         (NLI models), or ``"auto"``. ``gate_unseen_labels`` (embedding
         models, single-label; default on): the base model keeps deciding
-        between labels with and without examples. Save it with
+        between labels with and without examples. ``hypothesis_template``:
+        the template(s) the adapted classifier turns labels into hypotheses
+        with (default: this classifier's). Save it with
         ``save_pretrained(folder)``. See :mod:`zeroclass.adaptation`.
         """
         from .adaptation import adapt  # the layer built on this one: imported only when asked for
 
         return adapt(
-            self.backend, texts, labels, hypothesis_template=self.hypothesis_template, base_model=self.adapted_from,
+            self.backend, texts, labels, base_model=self.adapted_from,
+            hypothesis_template=self.hypothesis_template if hypothesis_template is None else hypothesis_template,
             candidate_labels=candidate_labels, seed=seed, method=method, gate_unseen_labels=gate_unseen_labels,
             progress=progress, **training,
         )
