@@ -13,12 +13,27 @@ from zeroclass.hypotheses import (
     parse_labels,
     validate_template,
     validate_templates,
+    labels_argument,
 )
 
 
 def test_label_string_splits_on_english_and_chinese_commas():
     assert parse_labels("家居，旅游, 科技 ,sports") == ["家居", "旅游", "科技", "sports"]
-    assert parse_labels(("a", " b ")) == ["a", "b"]
+
+def test_labels_in_a_list_are_kept_as_given_as_transformers_keeps_them():
+    # readlines() leaves "\n": the caller looks results up by the label it passed.
+    assert parse_labels(("a", " b ", "c\n")) == ["a", " b ", "c\n"]
+    with pytest.raises(InputError, match="label 1 is empty"):
+        parse_labels(["a", " \n"])
+
+
+def test_label_arrays_are_lists():
+    pd = pytest.importorskip("pandas")
+    labels = ["a", "b"]
+    for given in (np.array(labels), pd.Series(labels), pd.Series(labels).unique(), pd.array(labels, dtype="string")):
+        assert labels_per_text(labels_argument(given), 1) == [labels]
+    assert labels_per_text(labels_argument(np.array([labels, labels])), 2) == [labels, labels]
+    assert labels_argument("a,b") == "a,b" and labels_argument(None) is None
 
 
 def test_one_shared_label_list_or_one_per_text():

@@ -297,3 +297,68 @@ def test_device_minus_one_means_cpu_on_every_backend(tiny_nli_dir, tmp_path, mon
     assert onnx.device == "cpu" and onnx(TEXTS[0], LABELS)["labels"]
     offline = zeroclass.pipeline("zero-shot-classification", device=-1)
     assert str(offline.device) == "cpu" and offline(TEXTS[0], LABELS)["labels"]
+
+
+def test_a_tokenizer_object_given_with_a_model_name_is_the_one_used(tiny_nli_dir):
+    """Its own model_max_length (or casing) changes the scores in transformers; it must here too."""
+    import transformers
+    from transformers import AutoTokenizer
+
+    short = AutoTokenizer.from_pretrained(str(tiny_nli_dir), model_max_length=16)
+    reference = transformers.pipeline("zero-shot-classification", model=str(tiny_nli_dir), tokenizer=short, device=-1)
+    classifier = zeroclass.pipeline("zero-shot-classification", model=str(tiny_nli_dir), tokenizer=short, device=-1)
+    assert classifier.tokenizer is short and classifier.max_length == 16
+    texts = [TEXTS[-1], TEXTS[1]]
+    assert_same(classifier(texts, LABELS), reference(texts, LABELS))
+    own = zeroclass.pipeline("zero-shot-classification", model=str(tiny_nli_dir), device=-1)
+    assert own(TEXTS[-1], LABELS)["scores"] != pytest.approx(classifier(TEXTS[-1], LABELS)["scores"], abs=1e-4)
+
+
+def test_labels_come_back_exactly_as_given_and_arrays_are_label_lists(tiny_classifier, reference_pipeline):
+    import pandas as pd
+
+    lines = [label + "\n" for label in LABELS]  # open("labels.txt").readlines()
+    assert_same(tiny_classifier(TEXTS[:2], lines), reference_pipeline(TEXTS[:2], lines))
+    spaced = [" sports", "finance "]
+    template = "This text is about{}."
+    assert_same(tiny_classifier(TEXTS[:2], spaced, hypothesis_template=template),
+                reference_pipeline(TEXTS[:2], spaced, hypothesis_template=template))
+    want = reference_pipeline(TEXTS[:2], LABELS)
+    for labels in (np.array(LABELS), pd.Series(LABELS), pd.Series(LABELS).unique()):
+        assert_same(tiny_classifier(TEXTS[:2], candidate_labels=labels), want)
+
+
+def test_older_and_modelscope_spellings_are_understood(tiny_nli_dir, tiny_classifier, caplog):
+    classifier = zeroclass.pipeline(
+        "zero-shot-classification", model=str(tiny_nli_dir), framework="pt", use_auth_token=None, sequence_length=24
+    )
+    assert classifier.max_length == 24
+    assert classifier(input=TEXTS[0], candidate_labels=LABELS) == classifier(TEXTS[0], LABELS)
+    with pytest.raises(TypeError, match="given twice: positionally and as input="):
+        classifier(TEXTS[0], LABELS, input=TEXTS[1])
+
+
+def test_a_named_label2id_is_read_when_id2label_is_generic(tiny_nli_dir):
+    """transformers finds entailment in label2id, so a hand-patched label2id works there and here."""
+    import transformers
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_nli_dir))
+    model.config.id2label = {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
+    model.config.label2id = {"contradiction": 0, "neutral": 1, "entailment": 2}
+    reference = transformers.pipeline("zero-shot-classification", model=model, tokenizer=str(tiny_nli_dir), device=-1)
+    classifier = zeroclass.pipeline("zero-shot-classification", model=model, tokenizer=str(tiny_nli_dir), device=-1)
+    assert classifier.backend.head.entailment_id == 2
+    assert_same(classifier(TEXTS, LABELS, multi_label=True), reference(TEXTS, LABELS, multi_label=True))
+
+
+def test_dtype_never_casts_a_model_object_in_place(tiny_nli_dir, caplog):
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_nli_dir))
+    compat._noted.discard("dtype")
+    with caplog.at_level(logging.WARNING, logger="zeroclass"):
+        classifier = zeroclass.pipeline("zero-shot-classification", model=model, tokenizer=str(tiny_nli_dir),
+                                        dtype=torch.bfloat16)
+    assert next(model.parameters()).dtype == torch.float32 and classifier.model is model
+    assert "dtype=torch.bfloat16 is ignored: a loaded model runs in its own dtype" in caplog.text

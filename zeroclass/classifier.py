@@ -24,7 +24,7 @@ from .batching import dedupe
 from .compat import check_call_keywords, multi_label_argument, texts_argument
 from .errors import InputError
 from .hypotheses import Labels, check_flag, check_language, describer, hypotheses_per_text, is_per_text
-from .hypotheses import labels_per_text, normalize_texts, validate_templates
+from .hypotheses import labels_argument, labels_per_text, normalize_texts, validate_templates
 from .iterables import as_texts, checked_text, chunks
 from .result import ClassificationResult, ResultList
 from .scoring import split_per_text
@@ -229,11 +229,11 @@ class ZeroShotClassifier:
         the call (of its chunk, when streamed). ``shortlist``: NLI models only:
         score only each text's K labels an embedding model finds most similar
         (see :mod:`zeroclass.shortlist`); the rest come last with score 0.0.
-        transformers' other keywords
+        ``input=``, ModelScope's name for the texts, works too. transformers' other keywords
         (``batch_size``, ``num_workers``, ``truncation``...) are accepted and,
         having no meaning here, ignored with a one-time note saying why.
         """
-        texts = texts_argument(texts, sequences)
+        texts = texts_argument(texts, sequences, transformers_options.pop("input", None))
         check_call_keywords(transformers_options, _CALL_NAMES, "ZeroShotClassifier.__call__()")
         multi_label = multi_label_argument(multi_label, multi_class)
         options: dict[str, Any] = {
@@ -247,6 +247,7 @@ class ZeroShotClassifier:
         }
         if candidate_labels is None:
             candidate_labels = self.call_defaults.get("candidate_labels")
+        candidate_labels = labels_argument(candidate_labels)
         kind, items = as_texts(texts)
         if kind == "stream":
             return self._stream(items, candidate_labels, options)

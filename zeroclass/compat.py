@@ -69,12 +69,17 @@ FACTORY_IGNORED: dict[str, str] = {
     "pipeline_class": "zeroclass is its own pipeline class",
     "binary_output": "results are plain dicts (ClassificationResult)",
     "use_fast": "zeroclass always uses the model's fast (Rust) tokenizer",
-    "tokenizer": "the model's own tokenizer, from its folder, is used",
+    "tokenizer": (
+        "with no model named the offline default's own tokenizers are used, and a tokenizer hub id other than "
+        "the model's is not fetched (pass a loaded tokenizer or a local folder to use another)"
+    ),
     "device_map": (
         "the whole model goes to one device; device_map='auto' picks the fastest present, "
         "a device name is used as device=, a per-layer map is ignored"
     ),
     "model_kwargs": "only dtype/torch_dtype, revision, token, cache_dir and trust_remote_code are used from it",
+    "framework": "zeroclass runs the PyTorch weights (or their ONNX export)",
+    "auto_collate": "ModelScope's keyword: zeroclass collates its own batches",
     **{k: v for k, v in CALL_IGNORED.items() if k in ("batch_size", "num_workers")},
 }
 
@@ -101,14 +106,16 @@ def unknown_keyword(name: str, known: Iterable[str], where: str) -> InputTypeErr
     return InputTypeError(f"{where} got an unexpected keyword argument {name!r}{hint}")
 
 
-def texts_argument(texts: Any, sequences: Any) -> Any:
-    """The texts, given positionally or as ``sequences=`` (transformers' name), not both."""
-    if sequences is not None and texts is not None:
-        raise InputTypeError("texts were given twice: positionally and as sequences=; pass one")
-    texts = sequences if texts is None else texts
-    if texts is None:
+def texts_argument(texts: Any, sequences: Any, input: Any = None) -> Any:
+    """The texts, given positionally, as ``sequences=`` (transformers' name) or ``input=`` (ModelScope's): once."""
+    given = [(name, value) for name, value in (("positionally", texts), ("as sequences=", sequences), ("as input=", input))
+             if value is not None]
+    if len(given) > 1:
+        times = "twice" if len(given) == 2 else "three times"
+        raise InputTypeError(f"texts were given {times}: {' and '.join(n for n, _ in given)}; pass one")
+    if not given:
         raise InputTypeError("no texts given: pass a string or an iterable of strings (or sequences=...)")
-    return texts
+    return given[0][1]
 
 
 def multi_label_argument(multi_label: Any, multi_class: Any) -> Any:

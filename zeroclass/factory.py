@@ -52,6 +52,7 @@ def pipeline(
         raise InputError(f"zeroclass only does 'zero-shot-classification', not {task!r}")
     if "torch_dtype" in kwargs:
         dtype = dtype or kwargs.pop("torch_dtype")
+    device, kwargs = _older_spellings(device, kwargs)
     device, kwargs = _device_from_map(device, kwargs)
     kwargs = _merge_model_kwargs(kwargs)
     dtype = dtype or kwargs.pop("dtype", None)
@@ -61,6 +62,7 @@ def pipeline(
         classifier = _from_model_object(model, device, dtype, kwargs)
         classifier.call_defaults = defaults
         return classifier
+    kwargs = _tokenizer_to_use(model, kwargs)
     _note_factory_keywords(model, kwargs)
     _check_factory_keywords(kwargs)
     if kwargs.get("trust_remote_code") is None:
@@ -94,8 +96,31 @@ def _from_model_object(model: Any, device: Any, dtype: Any, kwargs: dict[str, An
         if name not in accepted:
             _check_factory_keywords({name: None})  # a typo: did-you-mean
             raise InputError(f"{name}= applies to a model loaded by name, not to a model object (use the torch backend's options)")
-    backend = backend_from_objects(model, tokenizer, device=device, dtype=dtype, **kwargs)
+    if dtype is not None:
+        # Casting would convert the caller's own model in place; transformers leaves it as it is too.
+        note_ignored("dtype", "a loaded model runs in its own dtype, as in transformers; cast it first (model.to(...))", dtype)
+    backend = backend_from_objects(model, tokenizer, device=device, **kwargs)
     return ZeroShotClassifier(backend, hypothesis_template=template)
+
+
+#: Older or ModelScope names of options, and the name they have here.
+_ALIASES = {"use_auth_token": "token", "model_revision": "revision", "sequence_length": "max_length"}
+
+
+def _older_spellings(device: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """transformers 4's ``use_auth_token`` and ModelScope's ``model_revision``, ``sequence_length`` and
+    ``device="gpu"``, so code written for either runs unchanged; ``framework="pt"`` says what is done anyway."""
+    kwargs = dict(kwargs)
+    for old, new in _ALIASES.items():
+        if old in kwargs:
+            value = kwargs.pop(old)
+            if value is not None and value is not False:
+                kwargs.setdefault(new, None if value is True else value)  # use_auth_token=True: the saved token
+    if kwargs.get("framework") in ("pt", None):
+        kwargs.pop("framework", None)
+    if isinstance(device, str) and device.lower().startswith("gpu"):
+        device = "cuda" + device[3:]
+    return device, kwargs
 
 
 def _device_from_map(device: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -121,15 +146,36 @@ def _merge_model_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _tokenizer_to_use(model: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A tokenizer object, or a local tokenizer folder other than the model's, is loaded and used, as in transformers.
+
+    One given by the model's own name says the default and is dropped; a hub
+    id other than the model's is left for :func:`_note_factory_keywords`.
+    """
+    tokenizer = kwargs.get("tokenizer")
+    if model is None or tokenizer is None:
+        return kwargs
+    if not isinstance(tokenizer, (str, os.PathLike)):
+        return kwargs  # used as it is
+    if os.fspath(tokenizer) == os.fspath(model):
+        return {k: v for k, v in kwargs.items() if k != "tokenizer"}
+    if os.path.isdir(tokenizer):
+        from transformers import AutoTokenizer
+
+        return kwargs | {"tokenizer": AutoTokenizer.from_pretrained(tokenizer)}
+    return kwargs
+
+
 def _note_factory_keywords(model: Any, kwargs: dict[str, Any]) -> None:
     """Drop the transformers factory keywords that mean nothing here, noting each unless it says our default."""
     tokenizer = kwargs.pop("tokenizer", None)
-    tokenizer_name = tokenizer if isinstance(tokenizer, (str, os.PathLike)) else getattr(tokenizer, "name_or_path", None)
-    if tokenizer is not None and (model is None or os.fspath(tokenizer_name or "") != os.fspath(model)):
-        note_ignored("tokenizer", FACTORY_IGNORED["tokenizer"], tokenizer_name or type(tokenizer).__name__)
+    if tokenizer is not None and (model is None or isinstance(tokenizer, (str, os.PathLike))):
+        note_ignored("tokenizer", FACTORY_IGNORED["tokenizer"], getattr(tokenizer, "name_or_path", tokenizer))
+    elif tokenizer is not None:
+        kwargs["tokenizer"] = tokenizer  # a loaded one, used (see _tokenizer_to_use)
     if kwargs.pop("use_fast", True) is False:
         note_ignored("use_fast", FACTORY_IGNORED["use_fast"], False)
-    for name in [k for k in kwargs if k in FACTORY_IGNORED]:
+    for name in [k for k in kwargs if k in FACTORY_IGNORED and k != "tokenizer"]:
         value = kwargs.pop(name)
         if value is not None and value is not False:
             note_ignored(name, FACTORY_IGNORED[name], value)

@@ -12,7 +12,7 @@ import reprlib
 import string
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -29,6 +29,7 @@ __all__ = [
     "normalize_texts",
     "parse_labels",
     "labels_per_text",
+    "labels_argument",
     "validate_template",
     "validate_templates",
     "ensemble_hypotheses",
@@ -145,14 +146,17 @@ def normalize_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
 
 
 def parse_labels(candidate_labels: str | Sequence[str], where: str = "") -> list[str]:
-    """Normalise one label set: split a string on ``,``/``，``, strip, check.
+    """Normalise one label set: split a string on ``,``/``，`` and strip its parts, check.
 
-    Empty and duplicate labels are errors rather than silently dropped: a
-    typo in a label list otherwise shifts every score without a word.
+    Labels given as a list are kept exactly as given, spaces and newlines
+    included (``open(f).readlines()``), as transformers keeps them: they are
+    the keys callers look results up by, and byte-level BPE models read the
+    spaces. Empty and duplicate labels are errors rather than silently
+    dropped: a typo in a label list otherwise shifts every score without a word.
     """
     suffix = f" ({where})" if where else ""
     if isinstance(candidate_labels, str):
-        raw = _LABEL_SPLIT.split(candidate_labels)
+        raw = [part.strip() for part in _LABEL_SPLIT.split(candidate_labels)]
     elif isinstance(candidate_labels, Sequence) and not isinstance(candidate_labels, (bytes, bytearray)):
         raw = list(candidate_labels)
     else:
@@ -177,16 +181,28 @@ def parse_labels(candidate_labels: str | Sequence[str], where: str = "") -> list
 
 
 def _check_label(label: object, i: int, suffix: str, raw: Sequence[object]) -> str:
-    """One label, stripped, or the error that says what is wrong with it."""
+    """The label, or the error that says what is wrong with it."""
     if not isinstance(label, str):
         raise InputTypeError(f"label {i} is {type(label).__name__}, expected str{suffix}: {preview(label)}")
     if len(label) > MAX_LABEL_CHARS:
         raise InputError(f"label {i} has {len(label)} characters, over MAX_LABEL_CHARS={MAX_LABEL_CHARS}{suffix}")
     _check_unicode(label, f"label {i}{suffix}")
-    label = label.strip()
     if _is_blank(label):
         raise InputError(f"label {i} is empty{suffix}: {preview(list(raw))}")
     return label
+
+
+def labels_argument(candidate_labels: Any) -> Any:
+    """Labels given as an array (``df["label"].unique()``, a NumPy array, a pandas Series) as a list.
+
+    transformers' pipeline takes them, so code written for it passes them;
+    a 2-D array becomes one label list per text. Anything else is returned
+    as it is, for :func:`labels_per_text` to check.
+    """
+    if candidate_labels is None or isinstance(candidate_labels, (str, bytes, Sequence, Mapping)):
+        return candidate_labels
+    tolist = getattr(candidate_labels, "tolist", None)
+    return tolist() if callable(tolist) else candidate_labels
 
 
 def labels_per_text(candidate_labels: Labels | None, n_texts: int) -> list[list[str]]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ModelConfigError
 
-__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "resolve_nli_head", "Pair", "device_string"]
+__all__ = ["Backend", "Refining", "Embedding", "Routing", "NLIHead", "head_labels", "resolve_nli_head", "Pair", "device_string"]
 
 #: A (premise, hypothesis) pair: the text, and one label's hypothesis sentence.
 Pair = tuple[str, str]
@@ -44,6 +44,25 @@ class NLIHead:
         """The remaining column of a 3-class model; ``None`` for 2-class heads."""
         rest = [i for i in self.id2label if i not in (self.entailment_id, self.contradiction_id)]
         return rest[0] if len(rest) == 1 else None
+
+
+def head_labels(config: Any) -> dict[int, str]:
+    """A config's class names by column: ``id2label``, or ``label2id`` turned round when only it names them.
+
+    transformers' pipeline finds entailment in ``label2id``, so a checkpoint
+    whose ``id2label`` says ``LABEL_0``... but whose ``label2id`` is named
+    (or a ``model.config.label2id`` patched by hand) works there: it works here too.
+    """
+    id2label = {int(k): str(v) for k, v in (getattr(config, "id2label", None) or {}).items()}
+    label2id = getattr(config, "label2id", None) or {}
+    named = {int(v): str(k) for k, v in label2id.items()}
+    if len(named) == len(id2label) and not _entails(id2label) and _entails(named):
+        return named
+    return id2label
+
+
+def _entails(labels: Mapping[int, str]) -> bool:
+    return any(name.lower().startswith("entail") for name in labels.values())
 
 
 def resolve_nli_head(

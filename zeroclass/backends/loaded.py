@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from ..errors import InputError
-from .base import resolve_nli_head
-from .nli_torch import DEFAULT_TEMPLATE, TorchNLIBackend, resolve_device, resolve_dtype
+from .base import head_labels, resolve_nli_head
+from .nli_torch import DEFAULT_TEMPLATE, TorchNLIBackend, resolve_device
 from .tokenized import CPU_BATCH_TOKENS, CPU_BF16_BATCH_TOKENS, GPU_BATCH_TOKENS, default_max_length
 
 __all__ = ["backend_from_objects", "is_model_object"]
@@ -40,22 +40,22 @@ def backend_from_objects(
     tokenizer: Any = None,
     *,
     device: Any = None,
-    dtype: Any = None,
     max_length: int | None = None,
     max_batch_tokens: int | None = None,
     max_batch_size: int | None = None,
     entailment_id: int | None = None,
     contradiction_id: int | None = None,
 ) -> TorchNLIBackend:
-    """A torch backend over ``model`` (moved to ``device``, cast to ``dtype`` when given) and its tokenizer."""
+    """A torch backend over ``model`` (moved to ``device``, as transformers moves it) and its tokenizer.
+
+    Its dtype is left as it is: casting would change the caller's own model.
+    """
     tokenizer = _tokenizer(model, tokenizer)
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token  # as transformers' pipeline does
     torch_device = resolve_device(device)
-    if dtype is not None:
-        model = model.to(resolve_dtype(dtype))
     model_dtype = next(model.parameters()).dtype
-    head = resolve_nli_head(model.config.id2label, entailment_id, contradiction_id)
+    head = resolve_nli_head(head_labels(model.config), entailment_id, contradiction_id)
     if torch_device.type != "cpu":
         budget = GPU_BATCH_TOKENS
     else:

@@ -335,8 +335,13 @@ class OnnxNLIBackend(TokenizedBackend):
         contradiction_id: int | None = None,
         trust_remote_code: bool = False,
         num_threads: int | None = None,
+        tokenizer: Any = None,
     ) -> "OnnxNLIBackend":
-        """Load ``path``'s cached export, exporting it first if there is none."""
+        """Load ``path``'s cached export, exporting it first if there is none.
+
+        ``tokenizer``: a loaded tokenizer to use instead of the model's own
+        (transformers' ``pipeline(model=name, tokenizer=obj)``).
+        """
         if quantize is not None and quantize not in QUANTIZE:
             raise InputError(f"unknown quantize={quantize!r}: use one of {', '.join(QUANTIZE)} (or none for fp32)")
         providers = _providers(device)
@@ -347,8 +352,9 @@ class OnnxNLIBackend(TokenizedBackend):
         from transformers import AutoTokenizer
 
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
-        with quiet_load():
-            tokenizer = AutoTokenizer.from_pretrained(folder)
+        if tokenizer is None:
+            with quiet_load():
+                tokenizer = AutoTokenizer.from_pretrained(folder)
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
         head: NLIHead = resolve_nli_head(

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelConfigError
-from .base import NLIHead, resolve_nli_head
+from .base import NLIHead, head_labels, resolve_nli_head
 from .quiet import quiet_load
 from .tokenized import CPU_BATCH_TOKENS, CPU_BF16_BATCH_TOKENS, GPU_BATCH_TOKENS, TokenizedBackend, default_max_length
 
@@ -187,8 +187,13 @@ class TorchNLIBackend(TokenizedBackend):
         trust_remote_code: bool = False,
         num_threads: int | None = None,
         compile: bool = False,
+        tokenizer: Any = None,
     ) -> "TorchNLIBackend":
         """Load a local model folder (already fetched by ``zeroclass.hub``).
+
+        ``tokenizer``: a loaded tokenizer to use instead of the folder's own,
+        as transformers' ``pipeline(model=name, tokenizer=obj)`` does (one
+        with its own ``model_max_length`` or casing, say).
 
         ``compile=True`` runs the model through ``torch.compile``: the first
         calls take seconds to minutes to compile (cached on disk by PyTorch
@@ -201,8 +206,9 @@ class TorchNLIBackend(TokenizedBackend):
         if num_threads is not None:
             torch.set_num_threads(num_threads)
         structbert = is_modelscope_structbert(path)
-        model, tokenizer = _load(path, structbert, torch_dtype, trust_remote_code)
-        id2label = model.config.id2label
+        model, own_tokenizer = _load(path, structbert, torch_dtype, trust_remote_code)
+        tokenizer = own_tokenizer if tokenizer is None else tokenizer
+        id2label = head_labels(model.config)
         template = MODELSCOPE_TEMPLATE if structbert else DEFAULT_TEMPLATE
         if structbert:
             # ModelScope's pipeline hard-codes these and never reads id2label; so do we.
