@@ -171,6 +171,21 @@ def test_a_different_job_is_refused_against_an_existing_manifest(
     assert "--overwrite" in str(err.value) and "manifest.json" in str(err.value)
 
 
+def test_a_resume_must_run_the_model_the_same_way(tmp_path, run, tiny_nli_dir, tiny_classifier, monkeypatch) -> None:
+    """Backend, dtype and the classifier's own templates (the CLI's --template ensemble) are pinned too:
+    a resume on int8, or with other templates, would mix two configurations' rows in one output."""
+    from zeroclass import ZeroShotClassifier
+
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path / "cache"))
+    src = _interrupted(tmp_path, run, monkeypatch)
+    with pytest.raises(InputError, match="backend was None, now 'OnnxNLIBackend'"):
+        run(src, tmp_path / "out.jsonl", backend="onnx", quantize="int8")
+    ensemble = ZeroShotClassifier(tiny_classifier.backend, hypothesis_template=["It is {}.", "About {}."])
+    with pytest.raises(InputError, match=r"default_template was None, now \['It is \{\}.', 'About \{\}.'\]"):
+        run(src, tmp_path / "out.jsonl", model=ensemble)
+    assert run(src, tmp_path / "out.jsonl").resumed_rows == 100
+
+
 def test_cli_batch_and_its_errors(tmp_path, tiny_nli_dir, capsys) -> None:
     src = write_jsonl(tmp_path / "in.jsonl", make_rows(10))
     common = ["--labels", "sports,finance", "--model", str(tiny_nli_dir), "--threads", "1", "--no-progress"]

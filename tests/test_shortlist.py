@@ -186,3 +186,69 @@ def test_batch_plumbing(tmp_path, tiny_classifier, shortlister):
     for row, want in zip(rows, expected):
         assert [s["label"] for s in row["predicted_scores"]] == want["labels"]
         assert [s["score"] for s in row["predicted_scores"]][3:] == [0.0] * (len(LABELS) - 3)
+
+
+def test_a_named_ranker_is_loaded_and_checked_where_it_is_named(tiny_nli_dir, tmp_path, capsys):
+    """Not as a 500 on every server request or an error on every batch row."""
+    from zeroclass.cli import main
+    from zeroclass.errors import InputTypeError, ModelNotFoundError
+    from zeroclass.shortlist import ShortlistSource
+
+    with pytest.raises(ModelNotFoundError):
+        ZeroShotClassifier.from_pretrained(str(tiny_nli_dir), shortlist_model=str(tmp_path / "missing"))
+    with pytest.raises(InputError, match="is an NLI cross-encoder; the shortlist needs a sentence-embedding model"):
+        ShortlistSource(str(tiny_nli_dir))
+    with pytest.raises(InputTypeError, match="shortlist_model must be .* got int"):
+        ShortlistSource(5)  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match="refine must be True or False"):
+        Shortlister(object(), refine="no")
+    with pytest.raises(InputTypeError, match="unknown option.*refin"):
+        Shortlister.load("/not/loaded/first", refin=True)
+    # serve has --shortlist-model only; an abbreviation is not silently read as it.
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--model", str(tiny_nli_dir), "--shortlist", "3"])
+    assert exited.value.code == 2
+    assert "unrecognized option --shortlist; did you mean --shortlist-model?" in capsys.readouterr().err
+
+
+def test_a_batch_job_with_a_ranker_object_resumes(tmp_path, tiny_classifier, shortlister, monkeypatch):
+    """The job records the ranker by model name and options, not by the object's address."""
+    from zeroclass.batch import classify_file
+    from zeroclass.batch.manifest import Manifest
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": f"{t} {i}"}) + "\n" for i in range(4) for t in TEXTS), encoding="utf-8")
+    commit = Manifest.commit
+
+    def crash_after_one(self, table, bad):
+        if self.chunks == 1:
+            raise RuntimeError("simulated crash")
+        commit(self, table, bad)
+
+    def job(ranker: Shortlister):
+        classifier = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=ranker)
+        return classify_file(source, tmp_path / "out.jsonl", LABELS, model=classifier, shortlist=3, chunk_rows=5,
+                             progress=False)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Manifest, "commit", crash_after_one)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            job(shortlister)
+    assert job(Shortlister(shortlister.backend, cache=LRUCache(10))).resumed_rows == 5
+
+
+def test_only_texts_with_more_than_k_labels_are_ranked(counted):
+    """A Chinese text with two labels needs no English ranking, whatever the call's other texts need."""
+    texts = ["世界那么大，我想去看看", TEXTS[0]]
+    results = counted(texts, [["家居", "旅游"], LABELS], shortlist=3)
+    assert results[0]["labels"] == results[0]["shortlisted"] == counted(texts[0], ["家居", "旅游"])["labels"]
+    assert len(results[1]["shortlisted"]) == 3
+
+
+def test_caches_key_texts_by_a_small_digest(shortlister, minilm):
+    """Bounded by entries, the caches are bounded in memory only if a 2,000-character label costs no more."""
+    long_label = "🙂" * 2000
+    shortlister.similarities(TEXTS[:1], [long_label])
+    assert all(len(key[1]) == 16 for key in shortlister.cache._data)
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in minilm._cache)
+

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from .backends.base import Refining
-from .errors import InputError, UnsupportedLanguageError
-from .hypotheses import ensemble_hypotheses, unreadable_chinese
+from .errors import InputError, InputTypeError, UnsupportedLanguageError
+from .hypotheses import check_flag, ensemble_hypotheses, unreadable_chinese
 from .result import ClassificationResult
 
 __all__ = ["LRUCache", "Shortlister", "ShortlistSource", "check_shortlist", "expand", "hub_corrected", "LABEL_VECTORS"]
 
-#: Label-hypothesis vectors kept across calls (all-MiniLM-L6-v2: 1.5 KiB each, so ~100 MiB at most).
+#: Label-hypothesis vectors kept across calls (all-MiniLM-L6-v2: 1.5 KiB each, keyed by a 16-byte digest
+#: of the hypothesis, so ~110 MiB at most whatever the labels' length).
 LABEL_CACHE_SIZE = 65536
 #: Texts of the call a label's hub score averages over in hub correction (CSLS's own default, Conneau et al. 2018).
 CSLS_NEIGHBOURS = 10
@@ -151,8 +152,8 @@ class Shortlister:
         self, backend: Any, *, refine: bool = False, hub_correction: bool = False, cache: LRUCache = LABEL_VECTORS
     ) -> None:
         self.backend = backend
-        self.refine = refine
-        self.hub_correction = hub_correction
+        self.refine = check_flag(refine, "refine")
+        self.hub_correction = check_flag(hub_correction, "hub_correction")
         self.cache = cache
 
     @classmethod
@@ -162,6 +163,9 @@ class Shortlister:
         from . import hub
         from .backends import load_backend
 
+        unknown = sorted(set(options) - {"refine", "hub_correction", "cache"})
+        if unknown:  # before the model is loaded
+            raise InputTypeError(f"Shortlister.load got unknown option(s) {', '.join(unknown)}; it takes refine, hub_correction")
         source = hub.resolve(model)
         if source.kind != "embedding":
             raise InputError(
@@ -176,10 +180,11 @@ class Shortlister:
 
     def label_vectors(self, hypotheses: Sequence[str]) -> np.ndarray:
         """Embeddings of label hypotheses, through the (model, text)-keyed cache."""
-        name = self.model_name
-        return self.cache.get_many(
-            [(name, h) for h in hypotheses], lambda keys: self.backend.embed([h for _, h in keys])
-        )
+        from .backends.embedding import text_key
+
+        keys = [(self.model_name, text_key(h)) for h in hypotheses]
+        text_of = dict(zip(keys, hypotheses))
+        return self.cache.get_many(keys, lambda missing: self.backend.embed([text_of[k] for k in missing]))
 
     def similarities(self, texts: Sequence[str], labels: Sequence[str], multi_label: bool = False) -> np.ndarray:
         """``(texts, labels)`` similarity of each text to each label (``labels`` already described)."""
@@ -229,15 +234,30 @@ class ShortlistSource:
     """Where a classifier's shortlister comes from, loaded on first use.
 
     ``model`` is a :class:`Shortlister`, a sentence-embedding model (hub id or
-    folder), or ``None`` for the bundled all-MiniLM-L6-v2. Loading waits for
-    the first ``shortlist=K`` call, so classifiers that never shortlist pay
-    nothing.
+    folder), or ``None`` for the bundled all-MiniLM-L6-v2. The bundled one
+    waits for the first ``shortlist=K`` call, so classifiers that never
+    shortlist pay nothing. A model that is named is loaded at once: naming
+    it says it will be used, and a missing or wrong one must fail where it
+    is named (a server's start, a batch job's first line), not as a 500 on
+    every request or an error on every row.
     """
 
     def __init__(self, model: str | os.PathLike[str] | Shortlister | None = None) -> None:
+        if model is not None and not isinstance(model, (str, os.PathLike, Shortlister)):
+            raise InputTypeError(
+                f"shortlist_model must be a sentence-embedding model's hub id or folder, or a Shortlister, "
+                f"got {type(model).__name__}"
+            )
         self._model = model
-        self._loaded = model if isinstance(model, Shortlister) else None
+        self._loaded = model if isinstance(model, Shortlister) or model is None else Shortlister.load(model)
         self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        """The ranker's model and options, as a batch job records it (loading the bundled one if need be)."""
+        ranker = self.get()
+        options = [name for name, on in (("refine", ranker.refine), ("hub_correction", ranker.hub_correction)) if on]
+        return ranker.model_name + "".join(f" +{name}" for name in options)
 
     def __getstate__(self) -> dict:
         """Without the lock, which does not pickle: a classifier is shipped to Ray actors whole."""
@@ -263,14 +283,19 @@ class ShortlistSource:
     ) -> tuple[list[list[str]], list[list[str]]]:
         """(each text's labels to score, in the given order; each text's labels, best first).
 
-        When every text has at most ``k`` labels nothing needs ranking and
-        the embedding model is not even loaded.
+        Only texts with more than ``k`` labels are ranked (the others keep
+        their labels in the given order and are never read by the embedding
+        model, so its language cannot refuse them); when there are none, the
+        embedding model is not even loaded.
         """
-        if all(len(labels) <= k for labels in label_sets):
+        ranking = [i for i, labels in enumerate(label_sets) if len(labels) > k]
+        if not ranking:
             return label_sets, label_sets
-        order = self.get().rank(texts, label_sets, describe, multi_label)
-        narrowed = [[labels[j] for j in sorted(idx[:k])] for labels, idx in zip(label_sets, order)]
-        ranked = [[labels[j] for j in idx] for labels, idx in zip(label_sets, order)]
+        narrowed, ranked = list(label_sets), list(label_sets)
+        order = self.get().rank([texts[i] for i in ranking], [label_sets[i] for i in ranking], describe, multi_label)
+        for i, idx in zip(ranking, order):
+            narrowed[i] = [label_sets[i][j] for j in sorted(idx[:k])]
+            ranked[i] = [label_sets[i][j] for j in idx]
         return narrowed, ranked
 
 

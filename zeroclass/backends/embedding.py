@@ -29,6 +29,7 @@ Two defaults make a small bi-encoder markedly more accurate on any label set
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,6 +105,16 @@ def refined_similarity(x: np.ndarray, means: np.ndarray) -> np.ndarray:
     return cosine * np.linalg.norm(means, axis=1)[None, :]
 
 
+def text_key(text: str) -> bytes:
+    """What caches of embeddings key a text by: a 16-byte digest, not the text.
+
+    A cache bounded by entries is bounded in memory only if its keys are
+    small: keyed by the texts themselves, a server's 16,384 texts of up to
+    its maximum length each would hold gigabytes.
+    """
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class EmbeddingBackend:
     """Cosine similarity between text and hypothesis embeddings, as NLI logits."""
 
@@ -140,7 +151,7 @@ class EmbeddingBackend:
         # Hypotheses repeat across calls (the same labels for every text of
         # a job or a server), and refinement re-reads a call's texts, so
         # embeddings are kept.
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
     @property
@@ -195,13 +206,14 @@ class EmbeddingBackend:
         )
 
     def _embed_cached(self, sentences: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        fresh = dict(zip(missing, self.embed(missing)))
+        keys = [text_key(s) for s in sentences]
+        missing = {k: s for k, s in zip(keys, sentences) if k not in self._cache}
+        fresh = dict(zip(missing, self.embed(list(missing.values()))))
         rows = []
-        for s in sentences:
-            vector = fresh[s] if s in fresh else self._cache[s]
-            self._cache[s] = vector
-            self._cache.move_to_end(s)
+        for key in keys:
+            vector = fresh[key] if key in fresh else self._cache[key]
+            self._cache[key] = vector
+            self._cache.move_to_end(key)
             rows.append(vector)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -100,7 +100,7 @@ def classify_file(
     classifier = model if isinstance(model, ZeroShotClassifier) else ZeroShotClassifier.from_pretrained(model, **model_options)
     classifier.check_shortlist(task.shortlist)  # an embedding model must fail the job, not every row
     setup = EngineSetup(classifier, model, model_options, chunk_rows, actors, num_cpus, num_gpus, ray_address)
-    job = _job_record(source, classifier.model_name, task, model_options)
+    job = _job_record(source, classifier, task)
     with _kept_on_os_error(target), job_lock(target):
         manifest = open_job(target, job, chunk_rows=chunk_rows, overwrite=overwrite)
         resumed = manifest.rows
@@ -126,19 +126,26 @@ def _check_files(input: str | os.PathLike[str], output: str | os.PathLike[str], 
     return source, target, found
 
 
-def _job_record(source: Path, model_name: str, task: Task, model_options: dict[str, Any]) -> dict[str, Any]:
-    """What the manifest pins: a resumed run must be the same job (input, model, labels, options)."""
+def _job_record(source: Path, classifier: ZeroShotClassifier, task: Task) -> dict[str, Any]:
+    """What the manifest pins: a resumed run must be the same job (input, model and how it runs, labels, options).
+
+    Keys that only newer jobs can differ in are recorded only when they are
+    not the default, so jobs started before them still resume.
+    """
+    setup = {"backend": classifier.backend_class, "dtype": str(classifier.dtype)}
     return {
         **fingerprint(source),
-        "model": model_name,
+        "model": classifier.model_name,
         "labels": list(task.labels),
         "text_column": task.text_column,
         "multi_label": task.multi_label,
         "hypothesis_template": task.hypothesis_template,
         "top_k": task.top_k,
-        # Only when set, so jobs started before shortlists existed still resume.
-        **({"shortlist": task.shortlist, "shortlist_model": str(model_options.get("shortlist_model"))}
-           if task.shortlist else {}),
+        **({} if setup == {"backend": "TorchNLIBackend", "dtype": "torch.float32"} else setup),
+        # The classifier's own templates (the CLI's --template ensemble), which the call's template overrides.
+        **({"default_template": list(classifier.hypothesis_template)} if classifier.hypothesis_template else {}),
+        # Loading the ranker now also fails a bad one before any row, not on every row.
+        **({"shortlist": task.shortlist, "shortlist_model": classifier.shortlister.description} if task.shortlist else {}),
     }
 
 

@@ -41,8 +41,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
     Sub-command parsers are made by ``add_subparsers`` with this same class,
     so every command gets it; an unknown flag is reported by the command it
-    was given to, against that command's own flags.
+    was given to, against that command's own flags. Abbreviated flags are
+    not expanded: ``serve --shortlist 3`` would otherwise be read silently as
+    ``--shortlist-model 3``, and become an unknown flag with a did-you-mean instead.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         # Kept so that error() can blame an unknown flag rather than the required option it hid.
