@@ -81,6 +81,51 @@ def test_export_is_cached_and_keyed_by_options(tiny_nli_dir: Path, fp32: OnnxNLI
     assert export_dir(tiny_nli_dir, None) != export_dir(tiny_nli_dir, "int8")
 
 
+def test_a_damaged_export_is_made_again(tmp_path: Path, tiny_nli_dir: Path, fp32: OnnxNLIBackend, monkeypatch) -> None:
+    """A cut-short or deleted graph in the cache is exported again once, not a raw error on every load."""
+    import shutil
+
+    made = export_dir(tiny_nli_dir, None)
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(made, export_dir(tiny_nli_dir, None))
+    graph = export_dir(tiny_nli_dir, None) / "model.onnx"
+    for damage in (lambda: graph.write_bytes(graph.read_bytes()[:1000]), graph.unlink):
+        damage()
+        again = OnnxNLIBackend.from_path(tiny_nli_dir)
+        np.testing.assert_allclose(again.score_pairs(PAIRS), fp32.score_pairs(PAIRS), atol=1e-5)
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path / "file"))
+    with pytest.raises(InputError, match="is not a folder: set ZEROCLASS_CACHE"):
+        OnnxNLIBackend.from_path(tiny_nli_dir)
+
+
+def test_a_killed_exports_work_folder_is_removed_later(tmp_path: Path, tiny_nli_dir: Path, monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path))
+    root = export_dir(tiny_nli_dir, None).parent
+    old, recent = root / ".export-old", root / ".export-recent"  # a live export elsewhere must be left alone
+    for work in (old, recent):
+        work.mkdir(parents=True)
+        (work / "raw.onnx").write_bytes(b"x")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    OnnxNLIBackend.from_path(tiny_nli_dir)
+    assert not old.exists() and recent.exists()
+
+
+def test_int8_export_leaves_the_root_logger_alone(tmp_path: Path, tiny_nli_dir: Path, monkeypatch, capfd) -> None:
+    """onnxruntime's quantiser calls logging.warning(); that must not configure the user's logging."""
+    import logging
+
+    monkeypatch.setenv("ZEROCLASS_CACHE", str(tmp_path))
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
+    assert root.handlers == []
+    assert "WARNING:root" not in capfd.readouterr().err
+
+
 def test_changed_model_files_get_a_new_export(tmp_path: Path, tiny_nli_dir: Path) -> None:
     import shutil
 

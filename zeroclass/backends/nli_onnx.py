@@ -20,6 +20,7 @@ import platform
 import shutil
 import re
 import tempfile
+import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import onnxruntime as ort
 
 from ..errors import InputError
 from .base import NLIHead, device_string, resolve_nli_head
-from .quiet import quiet_load
+from .quiet import quiet_load, root_logger_untouched
 from .tokenized import GPU_BATCH_TOKENS, ONNX_CPU_BATCH_TOKENS, TokenizedBackend
 
 __all__ = ["OnnxNLIBackend", "export_dir", "QUANTIZE", "Int8Recipe", "INT8_RECIPE", "fp32_nodes"]
@@ -168,12 +169,13 @@ def _quantize_int8(source: Path, target: Path, recipe: Int8Recipe) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = onnx.load(str(source))
-    quantize_dynamic(
-        model, str(target), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
-        reduce_range=_saturating_int8_cpu(), nodes_to_exclude=fp32_nodes(model.graph, recipe),
-        # Fused ops (com.microsoft) defeat shape inference; their outputs are float.
-        extra_options={"DefaultTensorType": TensorProto.FLOAT},
-    )
+    with root_logger_untouched():
+        quantize_dynamic(
+            model, str(target), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
+            reduce_range=_saturating_int8_cpu(), nodes_to_exclude=fp32_nodes(model.graph, recipe),
+            # Fused ops (com.microsoft) defeat shape inference; their outputs are float.
+            extra_options={"DefaultTensorType": TensorProto.FLOAT},
+        )
 
 
 def cache_root() -> Path:
@@ -203,6 +205,7 @@ def _export(path: Path, target: Path, *, quantize: str | None, trust_remote_code
     from .nli_torch import TorchNLIBackend
 
     source = TorchNLIBackend.from_path(path, device="cpu", trust_remote_code=trust_remote_code)
+    _remove_abandoned_exports(target.parent)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
     work.chmod(0o755)
     try:
@@ -230,6 +233,21 @@ def _export(path: Path, target: Path, *, quantize: str | None, trust_remote_code
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+#: An export folder untouched this long belongs to a process that was killed mid-export.
+_ABANDONED_SECONDS = 24 * 3600
+
+
+def _remove_abandoned_exports(root: Path) -> None:
+    """Delete ``.export-*`` work folders a killed export left behind (each may hold hundreds of MB)."""
+    now = time.time()
+    for work in root.glob(".export-*"):
+        try:
+            if now - work.stat().st_mtime > _ABANDONED_SECONDS:
+                shutil.rmtree(work, ignore_errors=True)
+        except OSError:
+            continue  # removed by another process meanwhile
 
 
 def _trace(source: Any, raw: Path) -> None:
@@ -345,10 +363,10 @@ class OnnxNLIBackend(TokenizedBackend):
         if quantize is not None and quantize not in QUANTIZE:
             raise InputError(f"unknown quantize={quantize!r}: use one of {', '.join(QUANTIZE)} (or none for fp32)")
         providers = _providers(device)
-        folder = export_dir(path, quantize)
-        if not (folder / _META).is_file():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            _export(Path(path), folder, quantize=quantize, trust_remote_code=trust_remote_code)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = num_threads or 0  # 0: onnxruntime's default, every physical core
+        folder, session = _cached_session(Path(path), quantize, trust_remote_code, options, providers)
         from transformers import AutoTokenizer
 
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
@@ -362,10 +380,6 @@ class OnnxNLIBackend(TokenizedBackend):
             meta["entailment_id"] if entailment_id is None else entailment_id,
             meta["contradiction_id"] if contradiction_id is None else contradiction_id,
         )
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = num_threads or 0  # 0: onnxruntime's default, every physical core
-        session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=providers)
         return cls(
             session,
             tokenizer,
@@ -381,6 +395,36 @@ class OnnxNLIBackend(TokenizedBackend):
     def run_batch(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         feed = {name: arrays[name] for name in self.input_names}
         return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
+
+
+#: What onnxruntime raises for a graph file that is missing, cut short or not a graph.
+_UNREADABLE = tuple(
+    getattr(ort.capi.onnxruntime_pybind11_state, name) for name in ("Fail", "NoSuchFile", "InvalidProtobuf", "InvalidGraph")
+)
+
+
+def _cached_session(
+    path: Path, quantize: str | None, trust_remote_code: bool, options: Any, providers: list[str]
+) -> tuple[Path, ort.InferenceSession]:
+    """The export folder of ``path`` and a session on its graph, exporting first when there is none.
+
+    A cached export whose graph cannot be read (a disk error, a file deleted
+    by hand) is exported again once, rather than failing every later load
+    until someone finds and deletes the hash-named folder.
+    """
+    folder = export_dir(path, quantize)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"the export cache {cache_root()} is not a folder: set ZEROCLASS_CACHE to a folder") from None
+    if not (folder / _META).is_file():
+        _export(path, folder, quantize=quantize, trust_remote_code=trust_remote_code)
+    try:
+        return folder, ort.InferenceSession(str(folder / "model.onnx"), options, providers=providers)
+    except _UNREADABLE:
+        shutil.rmtree(folder, ignore_errors=True)
+    _export(path, folder, quantize=quantize, trust_remote_code=trust_remote_code)
+    return folder, ort.InferenceSession(str(folder / "model.onnx"), options, providers=providers)
 
 
 def _providers(device: str | int | None) -> list[str]:

@@ -8,11 +8,12 @@ their bars: ``zeroclass.hub`` fetches files before any of this runs.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["quiet_load"]
+__all__ = ["quiet_load", "root_logger_untouched"]
 
 
 @contextmanager
@@ -33,3 +34,25 @@ def quiet_load() -> Iterator[None]:
             hf_logging.enable_progress_bar()
         if hub_bars_were_off:
             hub_utils.disable_progress_bars()
+
+
+@contextmanager
+def root_logger_untouched() -> Iterator[None]:
+    """Run a library that logs through the root logger (``logging.warning(...)``) without it configuring logging.
+
+    onnxruntime's quantiser does so: with no handler on the root logger, that
+    call runs ``logging.basicConfig()``, which prints "WARNING:root:..." and
+    leaves a handler that makes the user's own loggers print and their later
+    ``basicConfig`` do nothing. Here a root logger with no handler gets a
+    ``NullHandler`` for the block, so nothing is configured or printed, and
+    its handlers are put back as they were.
+    """
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    if not handlers:
+        root.addHandler(logging.NullHandler())
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+
