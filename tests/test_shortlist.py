@@ -130,6 +130,8 @@ def test_lru_cache_is_bounded_and_evicts_the_oldest():
 def test_a_bad_shortlist_is_refused(counted, bad):
     with pytest.raises(InputError, match="shortlist must be"):
         counted(TEXTS, LABELS, shortlist=bad)
+    with pytest.raises(InputError, match="shortlist must be"):  # at the call, not at the stream's first read
+        counted((t for t in TEXTS), LABELS, shortlist=bad)
 
 
 def test_shortlist_needs_an_nli_model(offline_classifier):
@@ -252,3 +254,17 @@ def test_caches_key_texts_by_a_small_digest(shortlister, minilm):
     assert all(len(key[1]) == 16 for key in shortlister.cache._data)
     assert all(isinstance(key, bytes) and len(key) == 16 for key in minilm._cache)
 
+
+
+def test_the_bundled_models_can_be_named_as_rankers_offline(tiny_classifier, monkeypatch):
+    """The refusal of Chinese text names the bundled multilingual encoder; naming it works with no hub."""
+    from zeroclass.backends.use import USE_MODEL
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    labels = ["家居", "旅游", "科技", "体育", "财经"]
+    with pytest.raises(UnsupportedLanguageError, match=USE_MODEL):
+        ZeroShotClassifier(tiny_classifier.backend)("世界那么大，我想去看看", labels, shortlist=2)
+    chinese = ZeroShotClassifier(tiny_classifier.backend, shortlist_model=USE_MODEL)
+    assert len(chinese("世界那么大，我想去看看", labels, shortlist=2)["shortlisted"]) == 2
+    named = Shortlister.load("sentence-transformers/all-MiniLM-L6-v2")
+    assert named.similarities(TEXTS, LABELS).shape == (len(TEXTS), len(LABELS))

