@@ -46,22 +46,23 @@ def _layer_nodes(names: list[str], layer: int) -> set[str]:
 
 
 def test_default_recipe() -> None:
-    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, ffn_out=True, ffn_in=True, layers=(), per_channel=True)
+    assert INT8_RECIPE == Int8Recipe(head=True, embeddings=True, ffn_out=True, ffn_in=True, layers=(), per_channel=True,
+                                     qkv=True)
 
 
 def test_nothing_kept_when_the_recipe_keeps_nothing(fp32_graph: onnx.GraphProto) -> None:
-    assert fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=False)) == []
+    assert fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=False, qkv=False)) == []
 
 
 def test_feed_forward_output_projections(fp32_graph: onnx.GraphProto) -> None:
     """The MatMul that reads each layer's GELU, and only that one per layer."""
-    kept = fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=True, ffn_in=False))
+    kept = fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=True, ffn_in=False, qkv=False))
     assert kept == [f"/model/bert/encoder/layer.{i}/output/dense/MatMul" for i in (0, 1)]
 
 
 def test_feed_forward_input_projections(fp32_graph: onnx.GraphProto) -> None:
     """The MatMul whose output (through the fused BiasGelu) is each layer's GELU input, and only that one."""
-    kept = fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=True))
+    kept = fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=True, qkv=False))
     assert kept == [f"/model/bert/encoder/layer.{i}/intermediate/dense/MatMul" for i in (0, 1)]
 
 
@@ -81,16 +82,37 @@ def test_feed_forward_projections_in_an_unfused_graph(activation: str) -> None:
         helper.make_node("MatMul", ["g", "w2"], ["y"], name="/layer.0/output/dense/MatMul"),
     ]
     graph = helper.make_graph(nodes, "unfused", [x], [y])
-    assert fp32_nodes(graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=True)) == [
+    assert fp32_nodes(graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=True, qkv=False)) == [
         "/layer.0/intermediate/dense/MatMul"
     ]
-    assert fp32_nodes(graph, Int8Recipe(head=False, embeddings=False, ffn_out=True, ffn_in=True)) == [
+    assert fp32_nodes(graph, Int8Recipe(head=False, embeddings=False, ffn_out=True, ffn_in=True, qkv=False)) == [
         "/layer.0/intermediate/dense/MatMul", "/layer.0/output/dense/MatMul"
     ]
 
 
+@pytest.mark.parametrize(
+    "names",
+    [("attention/self/query", "attention/self/key", "attention/self/value"),  # BERT-likes unfused
+     ("attention/self/query_proj", "attention/self/key_proj", "attention/self/value_proj"),  # DeBERTa
+     ("self_attn/q_proj", "self_attn/k_proj", "self_attn/v_proj"),  # BART
+     ("attention/q_lin", "attention/k_lin", "attention/v_lin")],  # DistilBERT
+    ids=["bert", "deberta", "bart", "distilbert"],
+)
+def test_query_key_value_projections_in_an_unfused_graph(names: tuple[str, ...]) -> None:
+    """Found by name, each of the three; the attention output projection is left to int8."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    nodes = [helper.make_node("MatMul", ["x", f"w{i}"], [f"h{i}"], name=f"/layer.0/{name}/MatMul") for i, name in enumerate(names)]
+    nodes.append(helper.make_node("MatMul", ["h2", "wo"], ["y"], name="/layer.0/attention/output/dense/MatMul"))
+    graph = helper.make_graph(nodes, "unfused", [x], [y])
+    recipe = Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=False, qkv=True)
+    assert fp32_nodes(graph, recipe) == [f"/layer.0/{name}/MatMul" for name in names]
+
+
 def test_head_and_embeddings(fp32_graph: onnx.GraphProto) -> None:
-    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=True, embeddings=True, ffn_out=False, ffn_in=False)))
+    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=True, embeddings=True, ffn_out=False, ffn_in=False, qkv=False)))
     assert HEAD <= kept
     assert "EmbedLayerNormalization_0" in kept
     names = [n.name for n in fp32_graph.node]
@@ -99,14 +121,15 @@ def test_head_and_embeddings(fp32_graph: onnx.GraphProto) -> None:
 
 @pytest.mark.parametrize(("layers", "kept_layer"), [(("first",), 0), (("last",), 1)])
 def test_whole_layers_by_position(fp32_graph: onnx.GraphProto, layers: tuple[str, ...], kept_layer: int) -> None:
-    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=False, layers=layers)))
+    kept = set(fp32_nodes(fp32_graph, Int8Recipe(head=False, embeddings=False, ffn_out=False, ffn_in=False, qkv=False,
+                                                  layers=layers)))
     names = [n.name for n in fp32_graph.node if n.op_type in {"MatMul", "Attention"}]
     # The fused attention (named Attention_<i>, no layer in its name) and the layer's three MatMuls.
     assert kept == _layer_nodes(names, kept_layer) and len(kept) == 4, kept
 
 
 def test_export_keeps_the_recipe_in_fp32(tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nli_onnx, "INT8_RECIPE", Int8Recipe(ffn_out=False, ffn_in=False, layers=("last",)))
+    monkeypatch.setattr(nli_onnx, "INT8_RECIPE", Int8Recipe(ffn_out=False, ffn_in=False, qkv=False, layers=("last",)))
     OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
     nodes = {n.name: n.op_type for n in onnx.load(str(export_dir(tiny_nli_dir, "int8") / "model.onnx")).graph.node}
     # The quantiser splits each Gemm into MatMul + Add; kept in fp32 it stays a MatMul, not a MatMulInteger.
@@ -117,14 +140,15 @@ def test_export_keeps_the_recipe_in_fp32(tiny_nli_dir: Path, monkeypatch: pytest
 
 
 def test_default_export_keeps_the_feed_forward_block_in_fp32(tiny_nli_dir: Path) -> None:
-    """The default int8 export: both feed-forward projections fp32, attention (QKV and output) int8."""
+    """The default int8 export: both feed-forward projections and the fused attention (its QKV projection) fp32,
+    the attention output projection int8."""
     OnnxNLIBackend.from_path(tiny_nli_dir, quantize="int8")
     nodes = {n.name: n.op_type for n in onnx.load(str(export_dir(tiny_nli_dir, "int8") / "model.onnx")).graph.node}
     for i in (0, 1):
         assert nodes.get(f"/model/bert/encoder/layer.{i}/output/dense/MatMul") == "MatMul"
         assert nodes.get(f"/model/bert/encoder/layer.{i}/intermediate/dense/MatMul") == "MatMul"
         assert nodes.get(f"/model/bert/encoder/layer.{i}/attention/output/dense/MatMul_quant") == "MatMulInteger"
-        assert nodes.get(f"Attention_{i}_quant") == "QAttention"
+        assert nodes.get(f"Attention_{i}") == "Attention" and f"Attention_{i}_quant" not in nodes
 
 
 def test_recipe_is_part_of_the_cache_key(tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

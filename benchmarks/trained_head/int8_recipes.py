@@ -27,18 +27,20 @@ from benchmarks.trained_head.agreement import (
 #: name -> Int8Recipe keyword arguments (each spelt out against the default, so the names stay true when
 #: the default changes); the first is the recipe before issue 15 (everything quantised).
 RECIPES: dict[str, dict[str, Any]] = {
-    "all-int8": {"head": False, "embeddings": False, "ffn_out": False, "ffn_in": False, "per_channel": False},
-    "keep-head+emb": {"ffn_out": False, "ffn_in": False, "per_channel": False},
-    "keep-head+emb+ffn-out": {"ffn_in": False, "per_channel": False},
-    "keep-head+emb+ffn-out+first": {"ffn_in": False, "layers": ("first",), "per_channel": False},
-    "keep-head+emb+ffn-in+ffn-out": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True, "per_channel": False},
-    "keep-head+emb+first+last": {"ffn_out": False, "ffn_in": False, "layers": ("first", "last"), "per_channel": False},
+    "all-int8": {"head": False, "embeddings": False, "ffn_out": False, "ffn_in": False, "per_channel": False, "qkv": False},
+    "keep-head+emb": {"ffn_out": False, "ffn_in": False, "per_channel": False, "qkv": False},
+    "keep-head+emb+ffn-out": {"ffn_in": False, "per_channel": False, "qkv": False},
+    "keep-head+emb+ffn-out+first": {"ffn_in": False, "layers": ("first",), "per_channel": False, "qkv": False},
+    "keep-head+emb+ffn-in+ffn-out": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True, "per_channel": False, "qkv": False},
+    "keep-head+emb+first+last": {"ffn_out": False, "ffn_in": False, "layers": ("first", "last"), "per_channel": False, "qkv": False},
     "keep-head+emb+ffn-in+ffn-out+per-channel": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
-                                                  "per_channel": True},
+                                                  "per_channel": True, "qkv": False},
     "ffn-in+ffn-out+per-channel+first": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
-                                         "per_channel": True, "layers": ("first",)},
+                                         "per_channel": True, "layers": ("first",), "qkv": False},
     "ffn-in+ffn-out+per-channel+last": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
-                                        "per_channel": True, "layers": ("last",)},
+                                        "per_channel": True, "layers": ("last",), "qkv": False},
+    "ffn-in+ffn-out+per-channel+qkv": {"head": True, "embeddings": True, "ffn_out": True, "ffn_in": True,
+                                       "per_channel": True, "qkv": True},
 }
 
 
