@@ -30,6 +30,7 @@ __all__ = [
     "parse_labels",
     "labels_per_text",
     "labels_argument",
+    "check_unicode",
     "validate_template",
     "validate_templates",
     "ensemble_hypotheses",
@@ -96,7 +97,7 @@ def _is_blank(s: str) -> bool:
     return all(ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in s)
 
 
-def _check_unicode(s: str, where: str) -> None:
+def check_unicode(s: str, where: str) -> None:
     """Refuse a lone surrogate (from a ``"\\ud800"`` JSON escape, or bytes decoded with surrogateescape).
 
     It is not a character, cannot be encoded to UTF-8, and tokenizers fail on it.
@@ -139,7 +140,7 @@ def normalize_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
         where = "the text" if single else f"text {i}"
         if not isinstance(text, str):
             raise InputTypeError(f"{where} is {type(text).__name__}, expected str: {preview(text)}")
-        _check_unicode(text, where)
+        check_unicode(text, where)
         if _is_blank(text):
             raise InputError(f"{where} is empty" + (f" (only invisible characters: {preview(text)})" if text else ""))
     return items, single
@@ -186,7 +187,7 @@ def _check_label(label: object, i: int, suffix: str, raw: Sequence[object]) -> s
         raise InputTypeError(f"label {i} is {type(label).__name__}, expected str{suffix}: {preview(label)}")
     if len(label) > MAX_LABEL_CHARS:
         raise InputError(f"label {i} has {len(label)} characters, over MAX_LABEL_CHARS={MAX_LABEL_CHARS}{suffix}")
-    _check_unicode(label, f"label {i}{suffix}")
+    check_unicode(label, f"label {i}{suffix}")
     if _is_blank(label):
         raise InputError(f"label {i} is empty{suffix}: {preview(list(raw))}")
     return label
@@ -267,7 +268,7 @@ def _template_parts(template: object) -> tuple[str, str]:
             f"hypothesis_template has {len(template)} characters, over MAX_TEMPLATE_CHARS={MAX_TEMPLATE_CHARS}: "
             f"{preview(template)}"
         )
-    _check_unicode(template, "hypothesis_template")
+    check_unicode(template, "hypothesis_template")
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
@@ -327,7 +328,7 @@ def ensemble_hypotheses(labels: Sequence[str], templates: Sequence[str]) -> list
     """
     parts = [_template_parts(template) for template in templates]
     for i, label in enumerate(labels):
-        _check_unicode(label, f"label {i}'s hypothesis")  # a label description has not been checked yet
+        check_unicode(label, f"label {i}'s hypothesis")  # a label description has not been checked yet
         for t, (before, after) in enumerate(parts):
             size = len(before) + len(label) + len(after)
             if size > MAX_HYPOTHESIS_CHARS:

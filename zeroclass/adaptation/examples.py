@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..hypotheses import _check_unicode, ensemble_hypotheses, parse_labels
+from ..hypotheses import check_unicode, ensemble_hypotheses, parse_labels
 
 __all__ = ["Examples", "check_examples"]
 
@@ -72,7 +72,7 @@ def _gold_row(value: object, i: int, known: set[str] | None) -> list[str]:
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise InputError(f"labels[{i}]: {item!r:.80} is not a non-empty label")
-        _check_unicode(item, f"labels[{i}]")
+        check_unicode(item, f"labels[{i}]")
         if known is not None and item.strip() not in known:
             raise InputError(f"labels[{i}]: {item!r} is not among candidate_labels {sorted(known)!r:.200}")
         row.append(item.strip())
@@ -99,7 +99,7 @@ def check_examples(
     for i, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"texts[{i}] is empty or not text ({text!r:.80})")
-        _check_unicode(text, f"texts[{i}]")  # what a call checks; a tokenizer fails on it with a TypeError
+        check_unicode(text, f"texts[{i}]")  # what a call checks; a tokenizer fails on it with a TypeError
     multi_label = any(not isinstance(value, str) for value in labels)
     known = set(parse_labels(candidate_labels)) if candidate_labels is not None else None  # type: ignore[arg-type]
     gold = [_gold_row(value, i, known) for i, value in enumerate(labels)]
