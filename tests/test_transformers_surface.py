@@ -362,3 +362,14 @@ def test_dtype_never_casts_a_model_object_in_place(tiny_nli_dir, caplog):
                                         dtype=torch.bfloat16)
     assert next(model.parameters()).dtype == torch.float32 and classifier.model is model
     assert "dtype=torch.bfloat16 is ignored: a loaded model runs in its own dtype" in caplog.text
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", 0, "gpu"])
+def test_a_device_this_machine_lacks_is_a_clear_error(tiny_nli_dir, device):
+    """Not torch's "Torch not compiled with CUDA enabled" assertion from deep in the load."""
+    if torch.cuda.device_count() > 1:
+        pytest.skip("this machine has the devices asked for")
+    if torch.cuda.is_available() and device != "cuda:1":
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="is not available: cuda"):
+        zeroclass.pipeline("zero-shot-classification", model=str(tiny_nli_dir), device=device)

@@ -49,11 +49,30 @@ def resolve_device(device: str | int | torch.device | None) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if isinstance(device, int):
-        return torch.device("cpu") if device < 0 else torch.device("cuda", device)
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from exc
+        chosen = torch.device("cpu") if device < 0 else torch.device("cuda", device)
+    else:
+        try:
+            chosen = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise InputError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from exc
+    problem = device_problem(chosen)
+    if problem is not None:  # rather than torch's assertion at the first move
+        raise InputError(f"device {device!r} is not available: {problem}")
+    return chosen
+
+
+def device_problem(device: torch.device) -> str | None:
+    """Why PyTorch on this machine cannot run on ``device``, or ``None`` when it can (the CLI asks too)."""
+    if device.type == "mps":
+        return None if torch.backends.mps.is_available() else "mps: this machine has no Apple GPU for PyTorch"
+    if device.type != "cuda":
+        return None
+    if torch.version.cuda is None:
+        return f"{device}: this PyTorch ({torch.__version__}) is a CPU-only build; use --device cpu or install a CUDA build"
+    count = torch.cuda.device_count()
+    if (device.index or 0) >= count:
+        return f"{device}: PyTorch sees {count} CUDA device{'s' if count != 1 else ''} here"
+    return None
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:

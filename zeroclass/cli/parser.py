@@ -142,12 +142,6 @@ def check_device(device: str | None, backend: str | None) -> str | None:
         return f"{device} is not available to ONNX Runtime here (it has {', '.join(onnxruntime.get_available_providers())})"
     import torch
 
-    if device == "mps":
-        return None if torch.backends.mps.is_available() else "mps: this machine has no Apple GPU for PyTorch"
-    if torch.version.cuda is None:
-        return f"{device}: this PyTorch ({torch.__version__}) is a CPU-only build; use --device cpu or install a CUDA build"
-    count = torch.cuda.device_count()
-    index = int(device.split(":")[1]) if ":" in device else 0
-    if index >= count:
-        return f"{device}: PyTorch sees {count} CUDA device{'s' if count != 1 else ''} here"
-    return None
+    from ..backends.nli_torch import device_problem
+
+    return device_problem(torch.device(device))
