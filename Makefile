@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= test,server,onnx,eval,ray,modelscope,adapt
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast system-deps clean
+.PHONY: install demo test test-fast gpu-rehearsal system-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,10 @@ test: $(STAMP) system-deps
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not browser"
 
+# The GPU plan (benchmarks/gpu.sh) run on the CPU in an environment that mirrors
+# the GPU machine's packages, with the bundle it carries: benchmarks/gpu_rehearsal.py.
+gpu-rehearsal: $(STAMP)
+	$(PY) -m benchmarks.gpu_rehearsal
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .gpu-rehearsal build *.egg-info

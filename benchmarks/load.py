@@ -13,12 +13,19 @@ shape (6 layers, 384 wide), so each forward pass costs what a small real
 model's does; no hub is needed.
 
     .venv/bin/python benchmarks/load.py --clients 32 --duration 20
+
+Each server's standard error is appended to ``--server-log`` (default: a
+temporary file), and its last lines are printed when a server fails to
+start, so a missing package is named rather than lost. ``--json-out``
+rewrites one JSON file after each run, so a run cut short keeps what it
+measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import socket
@@ -73,23 +80,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: Path, extra: list[str]) -> tuple[subprocess.Popen, str]:
+def start_server(model: Path, extra: list[str], log: Path, ready_within: float = 120) -> tuple[subprocess.Popen, str]:
+    """A ``zeroclass serve`` process on a free loopback port, once it answers ``/readyz``.
+
+    Its output goes to ``log`` (appended), and a server that exits or never
+    becomes ready is an error quoting the log's end: the cause (a missing
+    package, a bad option) is in there.
+    """
     port = free_port()
-    command = [sys.executable, "-c", "import sys; from zeroclass.cli import main; sys.exit(main())",
+    # One access-log line per request would bury the log's errors (and fill it: thousands a second on a GPU).
+    quiet = "import logging, sys; logging.getLogger('uvicorn.access').addFilter(lambda record: False)"
+    command = [sys.executable, "-c", f"{quiet}; from zeroclass.cli import main; sys.exit(main())",
                "serve", "--model", str(model), "--port", str(port), "--max-texts", "64", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    with open(log, "a", encoding="utf-8") as sink:
+        sink.write(f"\n==== {' '.join(command[3:])}\n")
+        sink.flush()
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + ready_within
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return process, url
         except httpx.TransportError:
             pass
         time.sleep(0.2)
+    why = f"exited with status {process.returncode}" if process.poll() is not None else f"not ready within {ready_within:.0f} s"
     process.kill()
-    raise RuntimeError("server did not become ready")
+    tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-25:])
+    raise RuntimeError(f"server {why}; the end of its log ({log}):\n{tail}")
 
 
 async def drive(url: str, requests: list[dict], clients: int, duration: float, warmup: float) -> dict:
@@ -121,8 +140,8 @@ async def drive(url: str, requests: list[dict], clients: int, duration: float, w
                 i += clients
 
         await asyncio.gather(*(client(k) for k in range(clients)))
-    lat = np.array(latencies) * 1000
-    return {"requests": len(lat), "rps": len(lat) / duration, "p50": np.percentile(lat, 50), "p95": np.percentile(lat, 95),
+    lat = np.array(latencies or [float("nan")]) * 1000  # no answer at all: NaN latencies, 0 requests
+    return {"requests": len(latencies), "rps": len(latencies) / duration, "p50": np.percentile(lat, 50), "p95": np.percentile(lat, 95),
             "p99": np.percentile(lat, 99), "errors": errors, "answers": answers}
 
 
@@ -145,31 +164,52 @@ def main() -> None:
     parser.add_argument("--model", help="model folder (default: a random MiniLM-shaped NLI model)")
     parser.add_argument("--server-arg", action="append", default=[], metavar="OPTION",
                         help="passed to both servers, e.g. --server-arg=--dtype=bfloat16 (repeatable)")
+    parser.add_argument("--server-log", type=Path, help="append both servers' output here (default: a temporary file)")
+    parser.add_argument("--json-out", type=Path, help="also write the runs as JSON here, rewritten after each run")
     args = parser.parse_args()
 
     from zeroclass import ZeroShotClassifier
 
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else build_minilm_shaped_nli(Path(tmp))
+        log = args.server_log or Path(tmp) / "servers.log"
         requests = make_requests(512)
-        runs = {}
+        runs: dict[str, dict] = {}
+        document = {"clients": args.clients, "duration_s": args.duration, "server_args": args.server_arg,
+                    "model": args.model or "random MiniLM-shaped NLI (6x384)", "status": "running", "runs": runs}
         for name, extra in (("micro-batching (default)", []), ("each request alone", ["--max-batch-requests", "1"])):
-            process, url = start_server(model, [*args.server_arg, *extra])
+            process, url = start_server(model, [*args.server_arg, *extra], log)
             try:
                 runs[name] = asyncio.run(drive(url, requests, args.clients, args.duration, args.warmup))
             finally:
                 process.terminate()
                 process.wait(60)
+            write_json(args.json_out, document)
         reference = ZeroShotClassifier.from_pretrained(str(model), device="cpu")
         alone_rps = runs["each request alone"]["rps"]
-        print(f"model: {'random MiniLM-shaped NLI (6x384)' if not args.model else args.model}; "
+        for run in runs.values():
+            run["vs_alone"] = run["rps"] / alone_rps
+            run["max_abs_diff"] = max_diff(run["answers"], reference, requests)
+        document["status"] = "ok"
+        write_json(args.json_out, document)
+        print(f"model: {document['model']}; "
               f"{args.clients} clients, {args.duration:.0f} s per run, 1 text x 4 labels per request"
               + (f"; serve {' '.join(args.server_arg)}" if args.server_arg else ""))
         print("| server | req/s | p50 ms | p95 ms | p99 ms | requests | errors | vs alone | max abs score diff vs Python API |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, run in runs.items():
             print(f"| {name} | {run['rps']:.1f} | {run['p50']:.0f} | {run['p95']:.0f} | {run['p99']:.0f} | "
-                  f"{run['requests']} | {run['errors']} | {run['rps'] / alone_rps:.2f}x | {max_diff(run['answers'], reference, requests):.1e} |")
+                  f"{run['requests']} | {run['errors']} | {run['vs_alone']:.2f}x | {run['max_abs_diff']:.1e} |")
+
+
+def write_json(path: Path | None, document: dict) -> None:
+    """Replace ``path`` whole with ``document`` (answers left out: they are only for the score check)."""
+    if path is None:
+        return
+    public = {**document, "runs": {k: {f: v for f, v in run.items() if f != "answers"} for k, run in document["runs"].items()}}
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(public, indent=1, default=float) + "\n", encoding="utf-8")
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,16 @@ import numpy as np
 PRODUCT_SECONDS = 0.25
 #: Most time spent repeating one measurement (after its first run).
 BUDGET_SECONDS = 3.0
+#: Every product size is a multiple of this: CUDA's ``_int_mm`` wants multiples
+#: of 8, and tensor-core kernels run their full rate on multiples of 64.
+ALIGN = 64
+#: ONNX IR version of the hand-built int8 graph: onnx 1.23 writes IR 14 by
+#: default, which onnxruntime 1.30 (the GPU image's) cannot read; 8 is what
+#: zeroclass's own exports write, and every runtime since 1.10 reads it.
+ONNX_IR_VERSION = 8
 
 
-def _best_rate(fn: Callable[[], object], flops: float, repeats: int) -> float:
+def _best_rate(fn: Callable[[], object], flops: float, repeats: int, budget: float = BUDGET_SECONDS) -> float:
     fn()
     best = float("inf")
     spent = 0.0
@@ -32,21 +39,24 @@ def _best_rate(fn: Callable[[], object], flops: float, repeats: int) -> float:
         fn()
         took = time.perf_counter() - start
         best, spent = min(best, took), spent + took
-        if spent > BUDGET_SECONDS:
+        if spent > budget:
             break
     return flops / best
 
 
-def _sized_rate(product: Callable[[int], Callable[[], object]], n: int, repeats: int) -> float:
-    """Best rate of an n x n x n ``product(n)``, n shrunk so one product takes at most ``PRODUCT_SECONDS``."""
+def _sized_rate(product: Callable[[int], Callable[[], object]], n: int, repeats: int, budget: float = BUDGET_SECONDS) -> float:
+    """Best rate of an n x n x n ``product(n)``, n shrunk so one product takes at most ``PRODUCT_SECONDS``
+    and rounded down to a multiple of :data:`ALIGN`."""
     probe = 256
-    rate = _best_rate(product(probe), 2.0 * probe**3, 3)
-    n = max(probe, min(n, int((rate * PRODUCT_SECONDS / 2) ** (1 / 3))))
-    return _best_rate(product(n), 2.0 * n**3, repeats)
+    rate = _best_rate(product(probe), 2.0 * probe**3, 3, budget)
+    n = max(probe, min(n, int((rate * min(PRODUCT_SECONDS, budget) / 2) ** (1 / 3))))
+    n -= n % ALIGN
+    return _best_rate(product(n), 2.0 * n**3, repeats, budget)
 
 
-def measure(device: str = "cpu", size: int | None = None, repeats: int = 15) -> dict[str, float]:
-    """FLOP/s (int8: OP/s) of an n x n x n product for each precision on ``device``."""
+def measure(device: str = "cpu", size: int | None = None, repeats: int = 15, budget: float = BUDGET_SECONDS) -> dict[str, float]:
+    """FLOP/s (int8: OP/s) of an n x n x n product for each precision on ``device``;
+    ``budget``: the most seconds spent repeating each one."""
     import torch
 
     cuda = device.startswith("cuda")
@@ -58,10 +68,10 @@ def measure(device: str = "cpu", size: int | None = None, repeats: int = 15) -> 
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False
     for name, dtype in dtypes.items():
-        rates[name] = _sized_rate(lambda k, dtype=dtype: _float_product(k, dtype, device, sync), n, repeats)
-    rates["int8"] = _sized_rate(lambda k: _int8_product(k, device, sync), n, repeats)
+        rates[name] = _sized_rate(lambda k, dtype=dtype: _float_product(k, dtype, device, sync), n, repeats, budget)
+    rates["int8"] = _sized_rate(lambda k: _int8_product(k, device, sync), n, repeats, budget)
     if not cuda:
-        rates["int8"] = max(rates["int8"], _sized_rate(_onnx_int8_product, n, repeats))
+        rates["int8"] = max(rates["int8"], _sized_rate(_onnx_int8_product, n, repeats, budget))
     return rates
 
 
@@ -91,7 +101,7 @@ def _onnx_int8_product(n: int) -> Callable[[], object]:
         [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]), helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
         [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=ONNX_IR_VERSION)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     feed = {"a": rng.integers(0, 255, (n, n), dtype=np.uint8), "b": rng.integers(-128, 127, (n, n), dtype=np.int8)}

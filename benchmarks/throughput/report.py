@@ -15,6 +15,7 @@ COLUMNS = (
     ("peer_speedup", "x peer", "{:.2f}"),
     ("max_abs_diff", "max abs Δscore", "{:.1e}"),
     ("top1_agreement", "top-1 agree", "{:.1%}"),
+    ("top1_agreement_clear", "top-1 agree, margin > 0.01", "{:.1%}"),
     ("peak_mib", "peak MiB", "{:.0f}"),
     ("gflops", "GFLOP/s", "{:.0f}"),
     ("ceiling_fraction", "of ceiling", "{:.0%}"),
