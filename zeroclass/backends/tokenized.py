@@ -24,6 +24,7 @@ import numpy as np
 from ..batching import pad, plan_batches, prefetch
 from ..errors import InputError
 from .base import NLIHead, Pair
+from .pair_encoding import PairEncoder
 
 __all__ = ["TokenizedBackend", "default_max_length", "CPU_BATCH_TOKENS", "CPU_BF16_BATCH_TOKENS", "ONNX_CPU_BATCH_TOKENS", "GPU_BATCH_TOKENS"]
 
@@ -97,9 +98,18 @@ class TokenizedBackend(ABC):
         self.max_batch_size = max_batch_size
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._pad_side = getattr(tokenizer, "padding_side", "right")
+        self._pair_encoder = PairEncoder(tokenizer)
 
     def tokenize(self, pairs: Sequence[Pair]) -> dict[str, list[list[int]]]:
-        """Token ids of each pair, unpadded; only the premise is ever truncated."""
+        """Token ids of each pair, unpadded; only the premise is ever truncated.
+
+        Each distinct text and hypothesis is tokenised once (``PairEncoder``),
+        with the tokenizer's own pair encoding as the fallback: the ids are
+        the same either way.
+        """
+        joined = self._pair_encoder.encode(pairs, self.max_length, self.input_names)
+        if joined is not None:
+            return {name: joined[name] for name in self.input_names if name in joined}
         premises = [p for p, _ in pairs]
         hypotheses = [h for _, h in pairs]
         try:
