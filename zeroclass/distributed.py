@@ -16,7 +16,7 @@ from typing import Any
 
 
 from .batch.annotate import Task
-from .batch.engines import Annotator, connect
+from .batch.engines import Annotator, connect, place_actors
 from .classifier import ZeroShotClassifier
 
 __all__ = ["classify_dataset", "connect"]
@@ -31,9 +31,9 @@ def classify_dataset(
     multi_label: bool = False,
     hypothesis_template: str | None = None,
     top_k: int | None = None,
-    actors: int = 1,
+    actors: int | None = None,
     num_cpus: float = 1,
-    num_gpus: float = 0,
+    num_gpus: float | None = None,
     batch_size: int | None = None,
     **model_options: Any,
 ) -> Any:
@@ -42,7 +42,8 @@ def classify_dataset(
 
     ``model`` is a hub id or folder each actor loads (with ``model_options``),
     or a loaded classifier shipped to them. ``actors`` actors run with
-    ``num_cpus`` / ``num_gpus`` each; ``batch_size=None`` hands each actor
+    ``num_cpus`` / ``num_gpus`` each; without ``actors``, one actor per GPU
+    of the cluster (one GPU each), or one actor where it has none; ``batch_size=None`` hands each actor
     whole blocks. A row with ``error`` already set is passed through
     unclassified. Write the result with any Ray writer (``write_parquet``,
     ``write_csv``, ...) or iterate it.
@@ -55,10 +56,12 @@ def classify_dataset(
                 num_cpus=num_cpus, num_gpus=num_gpus, batch_size=batch_size)
 
 
-def _map(dataset: Any, task: Task, *, model: Any, model_options: dict[str, Any], actors: int,
-         num_cpus: float, num_gpus: float, batch_size: int | None) -> Any:
+def _map(dataset: Any, task: Task, *, model: Any, model_options: dict[str, Any], actors: int | None,
+         num_cpus: float, num_gpus: float | None, batch_size: int | None) -> Any:
+    import ray
     import ray.data
 
+    actors, num_gpus = place_actors(actors, num_gpus, ray.cluster_resources())
     return dataset.map_batches(
         Annotator,
         fn_constructor_kwargs={"model": model, "model_options": model_options, "task": task},

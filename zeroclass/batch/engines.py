@@ -23,7 +23,8 @@ from ..errors import InputError
 from ..tables import rechunk
 from .annotate import Task, annotate
 
-__all__ = ["Engine", "EngineSetup", "ENGINES", "check_engine", "make_engine", "Annotator", "classify_tables", "connect"]
+__all__ = ["Engine", "EngineSetup", "ENGINES", "check_engine", "make_engine", "Annotator", "classify_tables", "connect",
+           "place_actors"]
 
 #: Input chunks and the task in, result chunks out, in input order.
 Engine = Callable[[Iterator[pa.Table], Task], Iterator[pa.Table]]
@@ -42,9 +43,9 @@ class EngineSetup:
     model: Any = None
     model_options: dict[str, Any] = field(default_factory=dict)
     chunk_rows: int = 1000
-    actors: int = 1
+    actors: int | None = None
     num_cpus: float = 1
-    num_gpus: float = 0
+    num_gpus: float | None = None
     address: str | None = None
 
 
@@ -102,6 +103,24 @@ class Annotator:
         return self.classify(batch)
 
 
+def place_actors(actors: int | None, num_gpus: float | None, cluster: dict[str, float]) -> tuple[int, float]:
+    """(actors, GPUs per actor) for a pool on a cluster with these resources.
+
+    ``actors`` not given: one actor per GPU when the cluster has GPUs (each
+    with one GPU, or ``num_gpus`` if given, so ``num_gpus=0.5`` packs two a
+    GPU), else one actor. ``actors`` given: that many, with ``num_gpus``
+    each (default 0: the caller asked for a pool size, not for GPUs).
+    Pure, so the choice is tested without a GPU.
+    """
+    if actors is not None:
+        return actors, num_gpus or 0.0
+    gpus = float(cluster.get("GPU", 0))
+    if gpus >= 1 and num_gpus != 0:
+        each = num_gpus or 1.0
+        return max(1, int(gpus // each)), each
+    return 1, num_gpus or 0.0
+
+
 def connect(address: str | None = None) -> None:
     """Join the Ray cluster at ``address`` (or ``RAY_ADDRESS``), else start a local Ray."""
     import ray
@@ -121,12 +140,15 @@ def classify_tables(
     *,
     model: Any,
     model_options: dict[str, Any],
-    actors: int = 1,
+    actors: int | None = None,
     num_cpus: float = 1,
-    num_gpus: float = 0,
+    num_gpus: float | None = None,
     address: str | None = None,
 ) -> Iterator[pa.Table]:
     """Classify a stream of tables on a pool of Ray actors, yielding the results in input order.
+
+    The pool is sized by :func:`place_actors`: one actor per GPU of the
+    cluster unless ``actors`` is given.
 
     At most two tables per actor are in flight (one running, one waiting), and
     the next table is read only when the oldest result is taken: the driver
@@ -138,6 +160,7 @@ def classify_tables(
     from ray.util import ActorPool
 
     connect(address)
+    actors, num_gpus = place_actors(actors, num_gpus, ray.cluster_resources())
     worker = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(Annotator)
     pool = ActorPool([worker.remote(model, model_options, task) for _ in range(actors)])
     pending = iter(tables)

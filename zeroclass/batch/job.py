@@ -71,9 +71,9 @@ def classify_file(
     chunk_rows: int = 1000,
     progress: bool = True,
     ray_address: str | None = None,
-    actors: int = 1,
+    actors: int | None = None,
     num_cpus: float = 1,
-    num_gpus: float = 0,
+    num_gpus: float | None = None,
     **model_options: Any,
 ) -> BatchSummary:
     """Classify every row of a CSV, TSV, JSON-lines or Parquet file into another such file.

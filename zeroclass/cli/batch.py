@@ -35,9 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ray = parser.add_argument_group("ray")
     ray.add_argument("--engine", choices=("local", "ray"), default="local", help="where to classify (default: local)")
     ray.add_argument("--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
-    ray.add_argument("--actors", type=positive_int, default=1, help="Ray actors, each with its own copy of the model (default: 1)")
+    ray.add_argument("--actors", type=positive_int,
+                     help="Ray actors, each with its own copy of the model (default: one per GPU of the cluster, else 1)")
     ray.add_argument("--num-cpus", type=positive_float, default=1, help="CPUs per actor (default: 1)")
-    ray.add_argument("--num-gpus", type=non_negative_float, default=0, help="GPUs per actor (default: 0)")
+    ray.add_argument("--num-gpus", type=non_negative_float,
+                     help="GPUs per actor (default: 1 when --actors is not given and the cluster has GPUs, else 0)")
     add_model_options(parser)
     parser.set_defaults(run=run)
 
