@@ -30,7 +30,7 @@ def test_every_step_leaves_its_result_file(tmp_path: Path) -> None:
         Step("c-hangs", 2 * MIN_STEP_SECONDS, _python(WRITES + "; import time; time.sleep(60)")),
         Step("d-no-time-left", 20, _python(WRITES)),
     )
-    plan = Plan(Config("cpu", True, tmp_path), budget=2 * MIN_STEP_SECONDS + 3)  # nothing left after c
+    plan = Plan(Config("cpu", True, tmp_path), budget=2 * MIN_STEP_SECONDS + 3, preload=("json",))  # nothing left after c
     failed = plan.run(steps)
 
     assert failed == ["b-crashes", "c-hangs", "d-no-time-left"]

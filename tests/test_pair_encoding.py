@@ -93,3 +93,32 @@ def test_a_tokenizer_without_a_rust_backend_is_not_imitated(tokenizer: Any) -> N
             return tokenizer(*args, **kwargs)
 
     assert PairEncoder(PythonTokenizer()).encode(PAIRS, MAX_LENGTH, tokenizer.model_input_names) is None
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_a_collated_batch_equals_the_tokenizers_padding(tokenizer: Any, side: str) -> None:
+    import numpy as np
+
+    names = tokenizer.model_input_names
+    joined = PairEncoder(tokenizer).join(PAIRS, MAX_LENGTH, names)
+    assert joined is not None
+    batch = np.array([7, 2, 11, 0])
+    ours = joined.collate(batch, tokenizer.pad_token_id, side)
+    tokenizer.padding_side = side
+    try:
+        chosen = [PAIRS[i] for i in batch]
+        theirs = tokenizer([p for p, _ in chosen], [h for _, h in chosen], truncation="only_first",
+                           max_length=MAX_LENGTH, padding=True, return_tensors="np")
+    finally:
+        tokenizer.padding_side = "right"
+    for name in names:
+        assert ours[name].tolist() == theirs[name].tolist(), name
+
+
+def test_chunks_start_small_and_double() -> None:
+    from zeroclass.backends.tokenized import FIRST_CHUNK_PAIRS, _chunks
+
+    sizes = [stop - start for start, stop in _chunks(10_000, 4096)]
+    assert sizes[0] == FIRST_CHUNK_PAIRS and sum(sizes) == 10_000 and max(sizes) == 4096
+    assert sizes == sorted(sizes[:-1]) + sizes[-1:]
+    assert list(_chunks(10, None)) == [(0, 10)]

@@ -9,8 +9,12 @@ encoder-decoder, 400M) and ``deberta-v3-base`` (MoritzLaurer/deberta-v3-base-
 zeroshot-v2.0's disentangled attention and 2-class head). ``minilm-l6`` starts from the bundled model's trained
 encoder, so its representations, and the margins between labels, behave like
 a trained model's; that is the model whose agreement figures mean the most.
-``bert-base`` is random (seeded): its label margins are tiny, so reduced
-precision flips near-ties there that a trained model would not have.
+``bert-base`` is random (seeded): a random encoder reads every pair almost
+alike, so its label margins are tiny and reduced precision flips near-ties
+that a trained model would not have. Each random shape's head is therefore
+scaled by :data:`HEAD_SCALE`, which spreads the labels' logits (the cost is
+unchanged) so that some texts have a clear winner, and agreement is also
+reported on those texts alone (reference margin > 0.01).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ SHAPES = {
 NLI_LABELS = {0: "contradiction", 1: "neutral", 2: "entailment"}
 #: MoritzLaurer's zero-shot v2.0 heads: two classes.
 TWO_CLASS_LABELS = {0: "entailment", 1: "not_entailment"}
+#: Factor on a random shape's classification weights: clear winners exist, at no cost.
+HEAD_SCALE = 32.0
 #: The WordPiece tokenizer's special ids, which the BART shape reads as its own bos/eos/pad.
 _CLS, _SEP, _PAD = 101, 102, 0
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -136,6 +142,10 @@ def build(shape: str, folder: Path, *, seed: int = 0, device: str = "cpu") -> Pa
     config, model_class = _config_and_class(shape)
     with torch.device(device):
         model = model_class(config).eval()
+    if shape != "minilm-l6":
+        head = model.classification_head.out_proj if hasattr(model, "classification_head") else model.classifier
+        with torch.no_grad():
+            head.weight.mul_(HEAD_SCALE)
     if shape == "minilm-l6":
         from transformers import AutoModel
 

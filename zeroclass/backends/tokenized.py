@@ -60,6 +60,22 @@ def default_max_length(tokenizer: Any, config: Any = None) -> int:
     return 512
 
 
+#: The first chunk of a chunked call: small, so that a device starts at once.
+FIRST_CHUNK_PAIRS = 256
+
+
+def _chunks(n: int, chunk_pairs: int | None) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each chunk of ``n`` pairs: all at once without ``chunk_pairs``, else
+    :data:`FIRST_CHUNK_PAIRS` doubling up to ``chunk_pairs``."""
+    if not chunk_pairs:
+        yield 0, n
+        return
+    start, size = 0, min(FIRST_CHUNK_PAIRS, chunk_pairs)
+    while start < n:
+        yield start, min(n, start + size)
+        start, size = start + size, min(2 * size, chunk_pairs)
+
+
 class TokenizedBackend(ABC):
     """Batching engine for backends that read token ids."""
 
@@ -153,10 +169,20 @@ class TokenizedBackend(ABC):
         return out
 
     def _batches(self, pairs: Sequence[Pair]) -> Iterator[tuple[np.ndarray, Any]]:
-        """(indices into ``pairs``, staged inputs) of each batch, longest first within a chunk."""
-        step = self.chunk_pairs or max(len(pairs), 1)
-        for start in range(0, len(pairs), step):
-            encoded = self.tokenize(pairs[start : start + step])
+        """(indices into ``pairs``, staged inputs) of each batch, longest first within a chunk.
+
+        Chunks start small and double up to ``chunk_pairs``, so a device gets
+        its first batch after a few hundred pairs are prepared rather than
+        after a whole chunk, and the host stays ahead from then on.
+        """
+        for start, stop in _chunks(len(pairs), self.chunk_pairs):
+            chunk = pairs[start:stop]
+            joined = self._pair_encoder.join(chunk, self.max_length, self.input_names)
+            if joined is not None:
+                for batch in plan_batches(joined.lengths, self.max_batch_tokens, self.max_batch_size):
+                    yield batch + start, self.stage(joined.collate(batch, self._pad_id, self._pad_side))
+                continue
+            encoded = self.tokenize(chunk)
             lengths = [len(x) for x in encoded["input_ids"]]
             for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
                 yield batch + start, self.stage(self.collate(encoded, batch))
