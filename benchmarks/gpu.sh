@@ -16,7 +16,7 @@
 #   GPU_SH_OUT=$OUT bash benchmarks/gpu.sh
 #
 # GPU_SH_DEVICE=cpu GPU_SH_SMOKE=1 runs the same steps on tiny models (the rehearsal does);
-# GPU_SH_BUDGET (seconds, default 280) bounds the whole plan.
+# GPU_SH_BUDGET (seconds, default 280) bounds the whole plan; GPU_SH_STEPS=1-bert-base,... runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -49,4 +49,5 @@ if [ "$DEVICE" = cuda ]; then
   log "$(nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader 2>&1 || true)"
 fi
 
-exec "$PY" -m benchmarks.gpu_plan --out "$RESULTS" --device "$DEVICE" --budget "${GPU_SH_BUDGET:-280}" ${GPU_SH_SMOKE:+--smoke}
+exec "$PY" -m benchmarks.gpu_plan --out "$RESULTS" --device "$DEVICE" --budget "${GPU_SH_BUDGET:-280}" ${GPU_SH_SMOKE:+--smoke} \
+  ${GPU_SH_STEPS:+--steps "$GPU_SH_STEPS"}

@@ -229,6 +229,7 @@ def rows_for(workload: workloads.Workload, runs: dict[str, dict[str, Any]], cont
             "distinct_pairs": n_distinct,
             "system": contender.name + (f" (bs {chosen[contender.name]})" if contender.name in chosen else ""),
             "seconds": run["seconds"],
+            "pass_seconds": run["passes"],
             "pairs_per_s": n_pairs / run["seconds"],
             "texts_per_s": len(workload.texts) / run["seconds"],
             "speedup": best_competitor / run["seconds"],
