@@ -19,6 +19,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -133,7 +134,8 @@ def test_error_bodies_stay_small_whatever_is_sent(client):
         ("/v1/classify", {"text": "a", "candidate_labels": ["a"], "hypothesis_template": huge}, "over MAX_TEMPLATE_CHARS"),
         ("/v1/classify", {"text": "a", "candidate_labels": ["a"], huge: 1}, "Extra inputs are not permitted"),
         ("/v1/classify", {"texts": list(range(50_000)), "candidate_labels": ["a"]}, "(and 49997 more)"),
-        (HF, {"inputs": [huge], "parameters": {"candidate_labels": ["a", "a"]}}, "duplicate label"),
+        (HF, {"inputs": [huge], "parameters": {"candidate_labels": ["a", "a"]}}, "max_text_chars=20000"),  # caps first
+        (HF, {"inputs": [huge[:20_000]], "parameters": {"candidate_labels": ["a", "a"]}}, "duplicate label"),
     ]
     for path, body, names in cases:
         assert_refused(client.post(path, json=body), 422, names)
@@ -204,7 +206,7 @@ def test_model_folder_named_outside_latin1_is_served(tiny_nli_dir, tmp_path):
     shutil.copytree(tiny_nli_dir, folder)
     classifier = ZeroShotClassifier.from_pretrained(str(folder), device="cpu")
     name, header = served_name(classifier)
-    assert name == classifier.model_name == str(folder)
+    assert classifier.model_name == str(folder) and name == "модель-模型"  # the folder's name, not where it is
     assert header.isascii() and unquote(header) == name
 
 
@@ -213,7 +215,7 @@ def test_model_name_that_is_not_unicode_is_served(tiny_classifier):
     # load such a folder today, but a name is no reason for a 500.
     undecodable = os.fsdecode(b"/models/\xff\xfe-model")
     name, header = served_name(ZeroShotClassifier(Renamed(tiny_classifier.backend, undecodable)))
-    assert name == "/models/\\udcff\\udcfe-model"
+    assert name == "\\udcff\\udcfe-model"  # the folder's own name, escaped
     assert header.isascii() and unquote(header) == name
 
 
@@ -418,3 +420,218 @@ def test_queued_request_of_a_client_that_left_is_never_scored(tiny_classifier):
         assert holder["r"].status_code == 200
         assert httpx.post(f"{url}/v1/classify", json={"text": "after", "candidate_labels": LABELS}).status_code == 200
     assert "abandoned" not in backend.scored and "after" in backend.scored
+
+
+# -- caps before work (issue 22, items 1-3) -------------------------------------
+
+
+def _refused_without_preparing(client, monkeypatch, body: dict[str, Any], path: str, names: str) -> float:
+    """Post ``body``; it must be refused (422 naming the cap) before the call is prepared. Peak MiB."""
+    service = client.app.state.service
+    monkeypatch.setattr(service.classifier, "prepare", lambda *a, **k: pytest.fail("prepared a call over a cap"))
+    payload = json.dumps(body)
+    tracemalloc.start()
+    try:
+        response = client.post(path, content=payload, headers={"content-type": "application/json"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_refused(response, 422, names)
+    return peak / 2**20
+
+
+@pytest.mark.parametrize("path", ["/v1/classify", HF])
+def test_many_texts_times_many_labels_is_refused_before_any_pair_exists(client, monkeypatch, path):
+    """The request that got the server killed at 22.5 GB: 75,000 texts x 18,750 labels."""
+    texts, labels = ["a"] * 75_000, ",".join(["b"] * 18_750)
+    body = {"texts": texts, "candidate_labels": labels} if path != HF else {"inputs": texts, "parameters": {"candidate_labels": labels}}
+    peak = _refused_without_preparing(client, monkeypatch, body, path, "this server takes at most max_texts=64")
+    assert peak < 64, f"peak {peak:.0f} MiB while refusing it"  # the bound the README states
+
+
+def test_too_many_labels_for_allowed_texts_is_refused_before_any_pair_exists(client, monkeypatch):
+    body = {"texts": ["a"] * 64, "candidate_labels": ",".join(f"l{i}" for i in range(18_750))}
+    peak = _refused_without_preparing(client, monkeypatch, body, "/v1/classify", "18750 candidate labels for text 0")
+    assert peak < 64
+
+
+def test_per_text_label_lists_are_counted_before_any_pair_exists(client, monkeypatch):
+    body = {"texts": ["a", "b"], "candidate_labels": [["x", "y"], [f"l{i}" for i in range(65)]]}
+    _refused_without_preparing(client, monkeypatch, body, "/v1/classify", "65 candidate labels for text 1")
+
+
+def test_a_long_text_is_refused_before_any_work(client, monkeypatch):
+    body = {"texts": ["short", "x" * 20_001], "candidate_labels": ["a"]}
+    _refused_without_preparing(client, monkeypatch, body, "/v1/classify", "text 1 has 20001 characters")
+
+
+def test_calls_are_prepared_off_the_event_loop(client, monkeypatch):
+    """Preparing a call (pairs, a language detection per text) must not stall /healthz."""
+    service = client.app.state.service
+    original, seen = service.classifier.prepare, []
+
+    def prepare(*args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+            seen.append("event loop")
+        except RuntimeError:
+            seen.append("worker thread")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service.classifier, "prepare", prepare)
+    assert client.post("/v1/classify", json={"text": TEXT, "candidate_labels": LABELS}).status_code == 200
+    assert seen == ["worker thread"]
+
+
+def test_language_cache_keeps_digests_not_texts():
+    from zeroclass import language
+
+    language.detect_language("warm up the identifier", ["en", "fr", "zh"])  # its model loads once
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(40):
+            language.detect_language(f"{i} " + "une phrase en français " * 4000, ["en", "fr", "zh"])  # ~90 KB each
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert all(isinstance(k, bytes) and len(k) == 16 for k in language._cache)
+    assert grown < 2 * 2**20, f"the cache grew by {grown / 2**20:.1f} MiB for 40 texts"
+
+
+def test_a_client_that_leaves_while_its_work_winds_down_is_client_gone():
+    """cancel() only asks: a task still winding down must not be read as if it had a result (it was a 500)."""
+    import asyncio
+
+    from zeroclass.server.service import ClientGone, _unless_client_leaves
+
+    class Gone:
+        async def receive(self) -> dict[str, str]:
+            return {"type": "http.disconnect"}
+
+    async def slow_to_stop() -> str:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # e.g. taking itself out of the batcher's queue
+            raise
+        return "never"
+
+    async def main() -> None:
+        with pytest.raises(ClientGone):
+            await _unless_client_leaves(Gone(), slow_to_stop())
+
+    asyncio.run(main())
+
+
+# -- shutdown (issue 22, item 4) ---------------------------------------------------
+
+
+@contextmanager
+def _model_held(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """The app's model blocked inside ``score`` until the yielded gate is set."""
+    service = app.state.service
+    gate, entered = threading.Event(), threading.Event()
+    original = service.classifier.score
+
+    def held(pairs: Any, **kwargs: Any) -> Any:
+        entered.set()
+        gate.wait(30)
+        return original(pairs, **kwargs)
+
+    monkeypatch.setattr(service.classifier, "score", held)
+    try:
+        yield gate, entered
+    finally:
+        gate.set()
+
+
+def _waiting_requests(client: TestClient, app: Any, monkeypatch: pytest.MonkeyPatch, stop: Any) -> list[httpx.Response]:
+    """Three requests: one being scored (held), two queued behind it; then ``stop(service)``."""
+    answers: list[httpx.Response] = []
+    body = {"text": TEXT, "candidate_labels": LABELS}
+    with _model_held(app, monkeypatch) as (gate, entered):
+        threads = [threading.Thread(target=lambda: answers.append(client.post("/v1/classify", json=body))) for _ in range(3)]
+        for t in threads:
+            t.start()
+        assert entered.wait(30)
+        deadline = time.monotonic() + 30
+        while len(app.state.service.batcher._jobs) < 2:
+            assert time.monotonic() < deadline, "the requests never queued"
+            time.sleep(0.01)
+        stop(app.state.service)
+        for t in threads:
+            t.join(30)
+    return answers
+
+
+@pytest.mark.parametrize("stop", ["begin_shutdown", "close"])
+def test_requests_waiting_when_the_server_stops_get_the_json_503(tiny_classifier, monkeypatch, stop):
+    """They got uvicorn's plain-text 500 when the shutdown timeout cancelled them, and the process
+    waited for the whole queue; now the service answers them itself, and close() never waits long."""
+    app = create_app(tiny_classifier, ServerSettings(max_wait_ms=0, max_batch_requests=1))
+    actions = {"begin_shutdown": lambda svc: svc.batcher.begin_shutdown(0.0), "close": lambda svc: svc.batcher.close(timeout_s=0.05)}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        wait_ready(client)
+        answers = _waiting_requests(client, app, monkeypatch, actions[stop])
+        assert len(answers) == 3
+        for response in answers:
+            assert_refused(response, 503, "shutting down")
+            assert response.headers["retry-after"]
+        assert_refused(client.post("/v1/classify", json={"text": TEXT, "candidate_labels": LABELS}), 503, "shutting down")
+
+
+def test_a_stop_signal_reaches_the_service_at_once(tiny_classifier):
+    import signal
+
+    from zeroclass.server.connections import GracefulServer
+
+    app = create_app(tiny_classifier, ServerSettings(shutdown_timeout_s=5))
+    GracefulServer(uvicorn.Config(app)).handle_exit(signal.SIGTERM, None)
+    service = app.state.service
+    assert (service.ready, service.status, service.batcher._closing) == (False, "shutting down", True)
+
+
+# -- origin and exposure (issue 22, item 5) ------------------------------------------
+
+
+def test_public_endpoints_do_not_give_the_models_path(tiny_classifier):
+    folder = str(Path(tiny_classifier.model_name).parent)
+    with TestClient(create_app(tiny_classifier, ServerSettings(max_wait_ms=0, api_key="k"))) as c:
+        wait_ready(c)
+        for path in ("/healthz", "/readyz"):
+            body = c.get(path).text
+            assert folder not in body and Path(tiny_classifier.model_name).name in body
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("127.0.0.1:8000", 200), ("localhost", 200), ("[::1]:8000", 200), ("LOCALHOST:1", 200),
+    ("evil.example:8000", 403), ("127.0.0.1.evil.example", 403), ("", 403),
+])
+def test_only_the_bound_host_names_are_answered(tiny_classifier, host, status):
+    """DNS rebinding: a page's own name pointed at 127.0.0.1 arrives as the Host header."""
+    settings = ServerSettings(max_wait_ms=0, allowed_hosts=("localhost", "127.0.0.1", "::1"))
+    with TestClient(create_app(tiny_classifier, settings), base_url="http://127.0.0.1") as c:
+        for path in ("/healthz", "/"):
+            response = c.get(path, headers={"host": host})
+            assert response.status_code == status, (path, host, response.text[:200])
+        refused = c.post("/v1/classify", json={"text": TEXT, "candidate_labels": LABELS}, headers={"host": "evil.example"})
+        assert_refused(refused, 403, "--allowed-host")
+
+
+def test_serve_answers_only_loopback_names_when_bound_to_loopback():
+    from zeroclass.cli.serve import _allowed_hosts
+
+    assert _allowed_hosts("127.0.0.1", []) == ("localhost", "127.0.0.1", "::1")
+    assert _allowed_hosts("::1", ["box.local"]) == ("localhost", "127.0.0.1", "::1", "box.local")
+    assert _allowed_hosts("0.0.0.0", []) is None  # exposed on purpose: any name
+    assert _allowed_hosts("10.0.0.5", ["api.example"]) == ("10.0.0.5", "api.example")
+
+
+def test_the_playground_cannot_be_framed_or_load_foreign_code(client):
+    response = client.get("/")
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert response.headers["x-frame-options"] == "DENY"

@@ -12,7 +12,9 @@ whatever the detector says.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Collection
 from functools import lru_cache
 
@@ -35,7 +37,12 @@ def _identifier(languages: tuple[str, ...]) -> object:
     return identifier
 
 
-@lru_cache(maxsize=65536)
+#: Texts whose language is remembered. Keys are 16-byte digests, never the texts: a
+#: cache keyed by the text itself held 300 MB after 300 refused 1 MB requests.
+CACHE_SIZE = 65536
+_cache: OrderedDict[bytes, str] = OrderedDict()
+
+
 def _detect(text: str, languages: tuple[str, ...], fallback: str) -> str:
     language, confidence = _identifier(languages).classify(text)  # type: ignore[attr-defined]
     if confidence >= CONFIDENCE:
@@ -45,5 +52,14 @@ def _detect(text: str, languages: tuple[str, ...], fallback: str) -> str:
 
 def detect_language(text: str, languages: Collection[str], fallback: str = "en") -> str:
     """The ISO 639-1 code of ``text``'s language among ``languages``, or ``fallback`` when unsure."""
+    chosen = tuple(sorted(languages))
+    key = hashlib.blake2b(repr((chosen, fallback)).encode() + text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     with _lock:  # the identifier's lazy load is not thread-safe; classify itself is fast
-        return _detect(text, tuple(sorted(languages)), fallback)
+        found = _cache.get(key)
+        if found is None:
+            found = _cache[key] = _detect(text, chosen, fallback)
+            if len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        else:
+            _cache.move_to_end(key)
+        return found

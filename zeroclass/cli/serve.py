@@ -39,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--api-key-env", metavar="VAR",
         help="require the API key held in environment variable VAR (Authorization: Bearer KEY or X-API-Key: KEY)",
     )
+    server.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="also answer requests whose Host header is NAME (repeatable; '*' for any). Bound to a loopback "
+        "address the server answers only to localhost, 127.0.0.1 and ::1, against DNS rebinding",
+    )
     server.add_argument("--max-wait-ms", type=non_negative_float, default=5.0, help="longest wait for a micro-batch to fill (default: 5)")
     server.add_argument("--max-batch-requests", type=positive_int, help="most requests per micro-batch (default: no cap; 1 turns batching off)")
     server.add_argument("--max-queue", type=positive_int, default=256, help="waiting requests before 503 + Retry-After (default: 256)")
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError as exc:
         raise InputError(f"zeroclass serve needs {exc.name}: pip install 'zeroclass[server]'") from exc
-    from ..server.connections import uvicorn_options
+    from ..server.connections import GracefulServer, uvicorn_options
 
     settings = _settings(args)  # fail on bad options before loading a model
     if args.workers > 1:
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal
     # against the handler it found; with this one that ends in exit 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
+    GracefulServer(uvicorn.Config(app, host=args.host, port=args.port, **uvicorn_options(settings))).run()
     return 0
 
 
@@ -95,6 +100,22 @@ def app_from_env() -> Any:
 
     args = argparse.Namespace(**json.loads(os.environ[_ARGS_ENV]))
     return create_app(load_classifier(args), _settings(args))
+
+
+def _allowed_hosts(bound: str, extra: list[str]) -> tuple[str, ...] | None:
+    """The Host names to answer to: the loopback names (and ``extra``) when bound to a loopback
+    address; any when bound elsewhere (the server was exposed on purpose) unless ``extra`` names some."""
+    import ipaddress
+
+    from ..server.settings import LOOPBACK_HOSTS
+
+    try:
+        loopback = bound == "localhost" or ipaddress.ip_address(bound).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return (*LOOPBACK_HOSTS, *extra)
+    return (bound, *extra) if extra else None
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -120,6 +141,7 @@ def _settings(args: argparse.Namespace) -> Any:
             body_timeout_s=args.body_timeout,
             keep_alive_timeout_s=args.keep_alive_timeout,
             shutdown_timeout_s=args.shutdown_timeout,
+            allowed_hosts=_allowed_hosts(args.host, args.allowed_host),
         )
     except ValueError as exc:
         raise InputError(f"bad server option: {exc} (see zeroclass serve --help)") from None

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..classifier import ZeroShotClassifier
 from .errors import add_error_handlers
-from .limits import BodyLimitMiddleware
+from .limits import BodyLimitMiddleware, HostCheckMiddleware
 from .metrics import MetricsMiddleware
 from .routes import classify_router, status_router
 from .service import Service
@@ -44,6 +44,8 @@ def create_app(classifier: ZeroShotClassifier, settings: ServerSettings | None =
     app.state.service = Service.build(classifier, settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(MetricsMiddleware, metrics=app.state.service.metrics, routes=app.router.routes)
+    if settings.allowed_hosts is not None:  # outermost: a foreign Host is refused before anything else
+        app.add_middleware(HostCheckMiddleware, allowed=settings.allowed_hosts)
     add_error_handlers(app)
     app.include_router(status_router())
     app.include_router(classify_router([Depends(_api_key_check(settings.api_key))] if settings.api_key else []))
@@ -61,6 +63,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         service.ready, service.status = False, "shutting down"
         warm_up.cancel()
+        # By now the server has waited for its requests (shutdown_timeout_s); whatever is left gets a 503.
         await asyncio.to_thread(service.batcher.close)
 
 

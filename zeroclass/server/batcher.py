@@ -99,18 +99,42 @@ class MicroBatcher:
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
+        #: The jobs of the batch being scored (so a shutdown can answer them too).
+        self._scoring: list[_Job] = []
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="zeroclass-batcher", daemon=True)
         self._thread.start()
 
-    def close(self) -> None:
-        """Take no new work, finish what is queued, stop the thread."""
+    def begin_shutdown(self, grace_s: float) -> None:
+        """Take no new work (503); keep scoring what is queued for ``grace_s`` seconds, then answer
+        every request still waiting with 503 as well, so each gets the service's JSON answer before
+        the server's own shutdown timeout cancels it (which would be a plain-text 500)."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+        timer = threading.Timer(grace_s, self._refuse_waiting)
+        timer.daemon = True
+        timer.start()
+
+    def close(self, timeout_s: float = 1.0) -> None:
+        """Take no new work, answer what is still queued with 503, and stop the thread, waiting at
+        most ``timeout_s`` for the batch being scored (the thread is a daemon: it ends with the process)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._refuse_waiting()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout_s)
+
+    def _refuse_waiting(self) -> None:
+        """Answer every request not yet answered, queued or in the batch being scored, with 503."""
+        with self._cond:
+            waiting, self._jobs = list(self._jobs) + self._scoring, deque()
+            self._queued_tokens = 0
+            self.metrics.queue_depth.set(0)
+        for job in waiting:
+            self._settle(job, ShuttingDownError("the server is shutting down; this request was not finished in time"))
 
     async def submit(self, call: PreparedCall) -> list[ClassificationResult]:
         """Queue a prepared call and wait for its results (a list: one per text)."""
@@ -150,7 +174,9 @@ class MicroBatcher:
             batch = self._next_batch()
             if batch is None:
                 return
+            self._scoring = batch
             self._score(batch)
+            self._scoring = []
 
     def _full(self) -> bool:
         return self._queued_tokens >= self.max_batch_tokens or (

@@ -1,4 +1,4 @@
-"""Slow and idle clients: connection timeouts, as uvicorn options and one protocol class.
+"""Slow and idle clients, and stopping: connection timeouts as uvicorn options, a protocol class, a server class.
 
 uvicorn times out a keep-alive connection only after a response: a
 connection that never sends anything, or sends half its headers a byte at a
@@ -16,11 +16,12 @@ import functools
 from typing import Any
 
 import h11
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .settings import ServerSettings
 
-__all__ = ["TimedH11Protocol", "uvicorn_options"]
+__all__ = ["GracefulServer", "TimedH11Protocol", "uvicorn_options"]
 
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -84,3 +85,17 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
     }
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, telling the service the moment a stop is asked for (SIGTERM, SIGINT).
+
+    uvicorn then waits ``shutdown_timeout_s`` for the requests in flight and
+    cancels the rest with a plain-text 500; told at once, the service answers
+    every request still waiting for the model with its JSON 503 (and
+    ``Retry-After``) just before that, and takes no new work meanwhile.
+    """
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.config.app.state.service.begin_shutdown()
+        super().handle_exit(sig, frame)

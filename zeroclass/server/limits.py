@@ -6,31 +6,45 @@ import asyncio
 import json
 from typing import Any
 
-from ..classifier import PreparedCall
 from ..errors import InputError
+from ..hypotheses import labels_per_text
 from .metrics import ASGIApp, Message, Scope
 from .settings import ServerSettings
 
-__all__ = ["BodyLimitMiddleware", "LimitError", "check_call"]
+__all__ = ["BodyLimitMiddleware", "HostCheckMiddleware", "LimitError", "check_request"]
 
 
 class LimitError(InputError):
     """A request is well formed but over one of the server's caps."""
 
 
-def check_call(call: PreparedCall, settings: ServerSettings) -> None:
-    """Refuse a validated call that is over a cap, naming the cap and the offender."""
-    if len(call.texts) > settings.max_texts:
-        raise LimitError(f"{len(call.texts)} texts in one request; this server takes at most max_texts={settings.max_texts}")
-    for i, text in enumerate(call.texts):
-        if len(text) > settings.max_text_chars:
+def check_request(texts: Any, labels: Any, settings: ServerSettings) -> None:
+    """Refuse a request over a cap, naming the cap and the offender, from the request as received.
+
+    Runs before anything proportional to texts x labels is built (pairs,
+    hypotheses, per-text language detection): counts first, then sizes, then
+    the labels, parsed as the call parses them (linear in the body, which
+    ``max_body_bytes`` bounds). Malformed input passes through here untouched
+    and gets the call's own error.
+    """
+    items = [texts] if isinstance(texts, str) else texts
+    if not isinstance(items, list):
+        return
+    if len(items) > settings.max_texts:
+        raise LimitError(f"{len(items)} texts in one request; this server takes at most max_texts={settings.max_texts}")
+    for i, text in enumerate(items):
+        if isinstance(text, str) and len(text) > settings.max_text_chars:
             raise LimitError(
                 f"text {i} has {len(text)} characters; this server takes at most max_text_chars={settings.max_text_chars}"
             )
-    for i, labels in enumerate(call.label_sets):
-        if len(labels) > settings.max_labels:
+    try:
+        label_sets = labels_per_text(labels, len(items))
+    except InputError:
+        return
+    for i, chosen in enumerate(label_sets):
+        if len(chosen) > settings.max_labels:
             raise LimitError(
-                f"{len(labels)} candidate labels for text {i}; this server takes at most max_labels={settings.max_labels}"
+                f"{len(chosen)} candidate labels for text {i}; this server takes at most max_labels={settings.max_labels}"
             )
 
 
@@ -108,6 +122,43 @@ class BodyLimitMiddleware:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+class HostCheckMiddleware:
+    """Answers 403 to a request whose ``Host`` header names a host not in ``allowed``.
+
+    A page on another site can make a browser send requests to a local
+    server by pointing its own name at 127.0.0.1 (DNS rebinding); the
+    browser then sends that name as ``Host``. Accepting only the names the
+    server is bound to, as Jupyter does, closes that door; ``"*"`` accepts any.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or "*" in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        if host_name(raw) in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        shown = raw[:100].encode("ascii", "backslashreplace").decode("ascii")
+        payload = json.dumps({"error": f"Host {shown!r} is not a name this server answers to "
+                                       f"({', '.join(sorted(self.allowed))}); start it with --allowed-host NAME to add one"}).encode()
+        await send({"type": "http.response.start", "status": 403,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def host_name(host: str) -> str:
+    """``host`` without its port, lower-cased: ``[::1]:8000`` -> ``::1``, ``Example.com:80`` -> ``example.com``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class _TooLarge(Exception):

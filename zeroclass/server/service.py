@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from ..classifier import ZeroShotClassifier
 from ..hypotheses import Labels
 from ..result import ClassificationResult
 from .batcher import MicroBatcher
-from .limits import check_call
+from .limits import check_request
 from .metrics import Metrics
 from .settings import ServerSettings
 
@@ -52,7 +53,7 @@ class Service:
     model_name: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.model_name = self.classifier.model_name.encode("utf-8", "backslashreplace").decode("utf-8")
+        self.model_name = public_name(self.classifier.model_name).encode("utf-8", "backslashreplace").decode("utf-8")
 
     @classmethod
     def build(cls, classifier: ZeroShotClassifier, settings: ServerSettings) -> "Service":
@@ -74,15 +75,24 @@ class Service:
         """One request's results, scored in a micro-batch with the requests that arrive with it.
 
         Every input error is raised before the request is queued; a
-        request whose client leaves is taken out of the queue.
+        request whose client leaves is taken out of the queue. The caps are
+        checked on the request as received, before anything proportional to
+        texts x labels exists; the call is then prepared (pairs, language
+        detection, a shortlist's ranking) off the event loop, once.
         """
-        options = dict(multi_label=multi_label, hypothesis_template=template, explain=explain)
-        call = self.classifier.prepare(texts, labels, **options)
-        check_call(call, self.settings)
-        if shortlist is not None:
-            # Ranking labels runs the embedding model: only once the caps passed, and off the event loop.
-            call = await asyncio.to_thread(self.classifier.prepare, texts, labels, shortlist=shortlist, **options)
+        check_request(texts, labels, self.settings)
+        call = await asyncio.to_thread(
+            self.classifier.prepare, texts, labels, multi_label=multi_label, hypothesis_template=template,
+            explain=explain, shortlist=shortlist,
+        )
         return await _unless_client_leaves(request, self.batcher.submit(call))
+
+    def begin_shutdown(self) -> None:
+        """The server was told to stop (SIGTERM): refuse new work, and answer what is still waiting
+        with a JSON 503 shortly before ``shutdown_timeout_s`` runs out (see ``MicroBatcher.begin_shutdown``)."""
+        self.ready, self.status = False, "shutting down"
+        timeout = self.settings.shutdown_timeout_s
+        self.batcher.begin_shutdown(max(0.0, timeout - min(1.0, timeout / 5)))
 
     async def warm_up(self) -> None:
         """Score one small call through the batcher, so the first client does not pay for lazy initialisation."""
@@ -93,6 +103,15 @@ class Service:
             self.status = "warm-up failed"
             return
         self.ready, self.status = True, "ready"
+
+
+def public_name(name: str) -> str:
+    """What the server tells clients the model is: a hub id as it is, a local folder by its own
+    name only (``/healthz`` is public: the server's directory layout is nobody's business)."""
+    path = Path(name)
+    if path.is_absolute() or name.startswith((".", "~")) or path.exists():
+        return path.name or name
+    return name
 
 
 def service(request: Request) -> Service:
@@ -115,6 +134,8 @@ async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
         watcher.cancel()
         if not task.done():
             task.cancel()
+            # cancel() only asks: wait for the task to take it, so its result is never read unset.
+            await asyncio.wait({task})
     if task.cancelled():
         raise ClientGone("the client disconnected before its answer")
     return task.result()

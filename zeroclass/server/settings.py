@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ServerSettings"]
+__all__ = ["ServerSettings", "LOOPBACK_HOSTS"]
+
+#: The names a server bound to a loopback address answers to by default.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class ServerSettings:
     keep_alive_timeout_s: float = 5.0
     #: Seconds SIGTERM waits for requests in flight before cancelling them and exiting.
     shutdown_timeout_s: float = 30.0
+    #: Host header names the server answers to (port ignored); others get 403, so a web page cannot
+    #: reach a local server through DNS rebinding. ``None``: any (``zeroclass serve`` bound to a
+    #: loopback address sets :data:`LOOPBACK_HOSTS` plus its ``--allowed-host`` names).
+    allowed_hosts: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_texts", "max_labels", "max_text_chars", "max_queue"):
@@ -59,5 +66,7 @@ class ServerSettings:
                 raise ValueError(f"{name} must be more than 0 seconds, got {getattr(self, name)}")
         if self.max_wait_ms < 0:
             raise ValueError(f"max_wait_ms must be 0 or more, got {self.max_wait_ms}")
+        if self.allowed_hosts is not None:
+            object.__setattr__(self, "allowed_hosts", tuple(h.lower() for h in self.allowed_hosts))
         if self.api_key is not None and not self.api_key:
             raise ValueError("api_key is empty: leave it unset to turn authentication off")
