@@ -232,3 +232,30 @@ def test_mutated_files_never_crash_the_reader_or_the_writers(tmp_path) -> None:
                         for table in tables:
                             writer.write(table)
     assert tried == 360 and refused < tried // 4
+
+
+# -- issue 22, items 6 and 7 -----------------------------------------------------
+
+
+@pytest.mark.parametrize("planted", ["out.jsonl.tmp", "out.jsonl.partial/manifest.json.tmp", "out.jsonl.partial/part-000000.arrow.tmp"])
+def test_a_planted_symlink_never_redirects_a_write(tmp_path, run, planted) -> None:
+    """A link at one of the job's temporary names used to make the job overwrite the file it points to."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": f"row {i} about the match"}) + "\n" for i in range(100)))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / planted
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(victim)
+    summary = run(src, tmp_path / "out.jsonl")
+    assert summary.rows == 100 and victim.read_text() == "precious"
+    check_complete(read_jsonl(tmp_path / "out.jsonl"), 100, set())
+
+
+def test_a_byte_order_mark_on_json_lines_costs_no_row(tmp_path, run) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps({"text": f"row {i} about the match"}) + "\n" for i in range(5)).encode())
+    run(src, tmp_path / "out.jsonl")
+    rows = read_jsonl(tmp_path / "out.jsonl")
+    assert rows[0]["text"] == "row 0 about the match"
+    check_complete(rows, 5, set())

@@ -22,6 +22,7 @@ problem column:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
@@ -231,6 +232,8 @@ def _json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any], str | None]]:
     """``(line number, object, problem)`` for each non-blank line; a bad line gives ``{}`` or what could be read."""
     with open(path, "rb") as f:
         for number, raw, cut in _lines(f, (b"\n",)):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # written by many Windows tools; CSV already skips it
             if cut:
                 yield number, {}, f"line {number}: a line longer than {MAX_LINE_CHARS:,} characters"
             elif raw.strip():

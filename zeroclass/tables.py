@@ -41,6 +41,7 @@ __all__ = [
     "rechunk",
     "conform",
     "TableWriter",
+    "open_new",
 ]
 
 #: File suffix -> format name.
@@ -201,6 +202,22 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def open_new(path: Path) -> IO[bytes]:
+    """``path`` opened for writing as a new file.
+
+    Whatever is there is removed first (a stale file, or a symbolic link
+    planted so that writing "our" temporary file overwrites its target), and
+    the open refuses to follow a link or to reuse a file that appeared
+    meanwhile (``O_EXCL | O_NOFOLLOW``).
+    """
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    return os.fdopen(fd, "wb")
+
+
 class TableWriter:
     """Write tables one after another into one CSV, TSV, JSON-lines or Parquet file.
 
@@ -216,7 +233,7 @@ class TableWriter:
         self.path = Path(path)
         self.fmt = fmt or table_format(path)
         self.schema = schema
-        self._file: IO[bytes] = open(self.path, "wb")
+        self._file: IO[bytes] = open_new(self.path)
         self._writer: Any = None
         if self.fmt == "parquet":
             import pyarrow.parquet as pq

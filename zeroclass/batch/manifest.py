@@ -23,7 +23,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from ..errors import InputError
-from ..tables import TableWriter, table_format
+from ..tables import TableWriter, open_new, table_format
 
 __all__ = ["Manifest", "fingerprint", "open_job", "atomic_write"]
 
@@ -45,7 +45,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` all or nothing: temporary file, fsync, rename, fsync the folder."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb") as f:
+        with open_new(tmp) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
