@@ -104,7 +104,7 @@ def test_invalid_utf8_on_stdin_or_in_an_argument_is_a_clear_error(tiny_nli_dir):
 @pytest.mark.parametrize(
     "args,expected",
     [
-        (["classify", "x", "-l", "a,b", "--threads", "0"], "argument --threads: expected a whole number of at least 1, got 0"),
+        (["classify", "x", "-l", "a,b", "--threads", "0"], "argument --threads: expected a whole number from 1 to 4096, got 0"),
         (["classify", "x", "-l", "a,b", "--max-length", "-5"], "argument --max-length: expected a whole number"),
         (["classify", "x", "-l", "a,b", "--device", "gpu"], "unknown device 'gpu'"),
         (["classify", "x", "--labls", "a,b"], "unrecognized option --labls; did you mean --labels?"),
@@ -243,3 +243,40 @@ def test_confusion_matrix_scales_with_the_label_count(tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "cm.png").size[1] >= 77 * 20  # at least 20 pixels per row
+
+
+# -- issue 22, item 9: one line and exit 2, never a traceback -------------------------
+
+
+def _one_line_exit_2(capsys, argv: list[str], names: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert names in err and "Traceback" not in err, err[-500:]
+
+
+def test_absurd_thread_count_is_one_line(tiny_nli_dir, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["classify", "hi", "--labels", "a,b", "--model", str(tiny_nli_dir), "--threads", "99999999999999999999"])
+    assert exit_.value.code == 2 and "from 1 to 4096" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("length", [300, 5000])
+def test_a_model_name_too_long_for_the_file_system_is_one_line(capsys, length):
+    _one_line_exit_2(capsys, ["classify", "hi", "--labels", "a,b", "--model", "x" * length], "not a folder this system can name")
+
+
+@pytest.mark.parametrize("templates", ["missing", 5, [], [""], [3]])
+def test_an_adapter_file_with_bad_templates_is_one_line(tiny_nli_dir, tmp_path, capsys, templates):
+    import shutil
+
+    from zeroclass.backends.adapted import ADAPTER_FILE, FORMAT
+
+    folder = tmp_path / "adapted"
+    shutil.copytree(tiny_nli_dir, folder)
+    config = {"format": FORMAT, "method": "prototypes"} | ({} if templates == "missing" else {"templates": templates})
+    (folder / ADAPTER_FILE).write_text(json.dumps(config))
+    _one_line_exit_2(capsys, ["classify", "hi", "--labels", "a,b", "--model", str(folder)], "'templates' must be a non-empty list")
+
+
+def test_download_of_a_local_folder_is_refused(tiny_nli_dir, capsys):
+    _one_line_exit_2(capsys, ["download", str(tiny_nli_dir)], "is a local folder")

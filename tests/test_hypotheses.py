@@ -124,9 +124,33 @@ def test_labels_equal_once_invisible_characters_are_removed_are_duplicates():
         with pytest.raises(InputError, match="duplicate label .* at positions 0 and 1"):
             parse_labels(["a", twin])
     # NFC: "é" precomposed and "e" + combining acute are the same label.
-    with pytest.raises(InputError, match="once normalised: NFC, invisible characters removed"):
+    with pytest.raises(InputError, match="once normalised: NFKC, invisible characters removed, spaces folded"):
         parse_labels(["caf\u00e9", "cafe\u0301"])
     assert parse_labels(["a", "A", "a b"]) == ["a", "A", "a b"]
+
+
+@pytest.mark.parametrize(("label", "twin"), [
+    ("abc", "abc\ufe0f"),  # a variation selector
+    ("abc", "ab\u034fc"),  # the combining grapheme joiner
+    ("a b", "a\u00a0b"),  # a no-break space
+    ("a b", "a  b"),  # two spaces
+    ("a", "\uff41"),  # full-width
+    ("team", "team\U000e0001"),  # a tag character
+    ("ﬁle", "file"),  # a ligature
+])
+def test_labels_that_look_the_same_are_duplicates(label, twin):
+    """Each pair was accepted as two labels, which then split one label's score 0.5/0.5."""
+    with pytest.raises(InputError, match="duplicate label .* once normalised: NFKC"):
+        parse_labels([label, twin])
+
+
+@pytest.mark.parametrize("blank", ["\u0301", "\u0301\u0308", "\ufe0f", "\u034f", "\u00ad", "\U000e0041", "\u20dd"])
+def test_marks_and_selectors_alone_are_empty(blank):
+    with pytest.raises(InputError, match="label 1 is empty"):
+        parse_labels(["a", blank])
+    with pytest.raises(InputError, match="the text is empty"):
+        normalize_texts(blank)
+    assert normalize_texts("e\u0301")[0] == ["e\u0301"]  # a mark on a letter is text
 
 
 @pytest.mark.parametrize("surrogate", ["\ud800", "x\udfff", "\udcff"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, ModelNotFoundError
+from .hypotheses import preview
 
 __all__ = [
     "ModelSource",
@@ -198,11 +199,17 @@ def resolve(
         return offline_default()
     model = os.fspath(model)
     local = Path(model).expanduser()
-    if local.is_dir():
+    try:
+        is_dir, exists = local.is_dir(), local.exists()
+    except OSError as exc:  # a name the file system refuses outright (too long, say)
+        raise ModelNotFoundError(
+            f"model {preview(model)}: not a folder this system can name ({exc.strerror}), and not a hub id"
+        ) from None
+    if is_dir:
         return ModelSource(model, local.resolve(), "local", guess_kind(local))
     if looks_like_path(model):
         raise ModelNotFoundError(f"model folder {model!r} does not exist")
-    if local.exists():
+    if exists:
         raise ModelNotFoundError(f"{model!r} is a file; a model is a folder (with config.json) or a hub id")
     chosen = which_hub(model, hub)
     model_id = validate_model_id(model.removeprefix("modelscope:"), chosen)

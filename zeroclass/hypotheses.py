@@ -92,9 +92,24 @@ def check_flag(value: object, name: str) -> bool:
     raise InputTypeError(f"{name} must be True or False, got {type(value).__name__} {preview(value)}")
 
 
+#: Unicode's Default_Ignorable_Code_Point characters (DerivedCoreProperties.txt): soft hyphen,
+#: combining grapheme joiner, zero-width and bidi controls, Hangul fillers, variation selectors,
+#: tags. A renderer draws none of them, so ``abc`` and ``abc\ufe0f`` are one label.
+_DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+#: Marks that only modify the character before them: alone, they print nothing of their own.
+_MARK_CATEGORIES = frozenset({"Mn", "Me"})
+
+
 def _is_blank(s: str) -> bool:
-    """True when ``s`` prints nothing: empty, or only invisible characters."""
-    return all(ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in s)
+    """True when ``s`` prints nothing: empty, or only invisible characters, default-ignorable
+    code points and combining marks with no character to sit on."""
+    return all(
+        ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES | _MARK_CATEGORIES
+        for ch in _DEFAULT_IGNORABLE.sub("", s)
+    )
 
 
 def check_unicode(s: str, where: str) -> None:
@@ -110,14 +125,20 @@ def check_unicode(s: str, where: str) -> None:
         )
 
 
-def label_key(label: str) -> str:
-    """What two labels are compared by: NFC, without controls and format characters (zero-width ones).
+#: How two labels are compared, in words (duplicate errors say it).
+LABEL_NORMALISATION = "NFKC, invisible characters removed, spaces folded"
 
-    ``"a"`` and ``"a\\u200b"`` look the same and mean the same, so they are
-    duplicates, not two labels that split one label's score.
+
+def label_key(label: str) -> str:
+    """What two labels are compared by (:data:`LABEL_NORMALISATION`): default-ignorable code
+    points, controls and format characters removed, NFKC (full-width ``ａ`` is ``a``), and runs
+    of any white space (a no-break space too) folded to one space, ends stripped.
+
+    Labels that look the same mean the same, so they are duplicates, not two
+    labels that split one label's score.
     """
-    visible = "".join(ch for ch in label if unicodedata.category(ch) not in ("Cc", "Cf"))
-    return unicodedata.normalize("NFC", visible).strip()
+    visible = "".join(ch for ch in _DEFAULT_IGNORABLE.sub("", label) if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return " ".join(unicodedata.normalize("NFKC", visible).split())
 
 
 def normalize_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
@@ -172,7 +193,7 @@ def parse_labels(candidate_labels: str | Sequence[str], where: str = "") -> list
         key = label_key(label)
         if key in seen:
             first = labels[seen[key]]
-            same = "" if label == first else f" (the same as {preview(first)} once normalised: NFC, invisible characters removed)"
+            same = "" if label == first else f" (the same as {preview(first)} once normalised: {LABEL_NORMALISATION})"
             raise InputError(f"duplicate label {preview(label)} at positions {seen[key]} and {i}{suffix}{same}")
         seen[key] = i
         labels.append(label)

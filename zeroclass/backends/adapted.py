@@ -34,6 +34,9 @@ def read_adapter(path: Path) -> dict[str, Any] | None:
         raise ModelConfigError(f"{marker} is not valid JSON ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelConfigError(f"{marker}: unknown zeroclass adapter format {config.get('format') if isinstance(config, dict) else config!r}")
+    templates = config.get("templates")
+    if not isinstance(templates, list) or not templates or not all(isinstance(t, str) and t for t in templates):
+        raise ModelConfigError(f"{marker}: 'templates' must be a non-empty list of template strings, got {templates!r:.80}")
     return config
 
 

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..backends import BACKENDS
-from .parser import device_name, non_negative_int, positive_int
+from .parser import device_name, non_negative_int, positive_int, thread_count
 
 __all__ = ["add_model_options", "add_task_options", "model_options", "load_classifier"]
 
@@ -24,7 +24,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="torch backend: run the model through torch.compile (slow first call, faster after)")
     group.add_argument("--max-length", type=positive_int, help="longest pair in tokens; only the text is truncated")
     group.add_argument("--max-batch-tokens", type=positive_int, help="token budget of one batch")
-    group.add_argument("--threads", type=positive_int, dest="num_threads", help="CPU threads (default: all cores)")
+    group.add_argument("--threads", type=thread_count, dest="num_threads", help="CPU threads (default: all cores)")
     group.add_argument("--entailment-id", type=non_negative_int, help="override the model config's entailment index")
     group.add_argument("--contradiction-id", type=non_negative_int, help="override the model config's contradiction index")
     group.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model (off by default)")

@@ -21,7 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_download(args: argparse.Namespace) -> int:
     from ..hub import resolve
 
+    from ..errors import InputError
+
     source = resolve(args.model, hub=args.hub, revision=args.revision)
+    if source.hub == "local":
+        raise InputError(f"{args.model!r} is a local folder ({source.path}), not a hub id: there is nothing to download")
     print(f"{source.model_id} ({source.hub}, {source.kind}): {source.path}")
     return 0
 

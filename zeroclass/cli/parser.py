@@ -117,6 +117,9 @@ def _number(kind: type, test: Any, what: str) -> Any:
 
 
 positive_int = _number(int, lambda v: v > 0, "a whole number of at least 1")
+#: Threads beyond any machine's cores; torch overflows on a value past a C int.
+MAX_THREADS = 4096
+thread_count = _number(int, lambda v: 0 < v <= MAX_THREADS, f"a whole number from 1 to {MAX_THREADS}")
 non_negative_int = _number(int, lambda v: v >= 0, "a whole number of at least 0")
 positive_float = _number(float, lambda v: v > 0, "a number above 0")
 non_negative_float = _number(float, lambda v: v >= 0, "a number of at least 0")
