@@ -635,3 +635,25 @@ def test_the_playground_cannot_be_framed_or_load_foreign_code(client):
     policy = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_the_largest_request_the_caps_allow_stays_within_the_stated_bound(client):
+    """README: at most 64 MiB of Python allocations above idle per request (the model's own activations
+    are bounded by the token budget). 64 texts of 16,000 characters and 64 labels: just under 1 MiB."""
+    words = "the match rain market storm team bank vote film song trip "
+    texts = [(f"{i} " + words * 300)[:16_000] for i in range(64)]
+    body = {"texts": texts, "candidate_labels": [f"label number {i}" for i in range(64)]}
+    payload = json.dumps(body)
+    assert len(payload) < 2**20
+    client.post("/v1/classify", content=json.dumps({"texts": texts[:2], "candidate_labels": LABELS}),
+                headers={"content-type": "application/json"})  # warm up lazy imports
+    tracemalloc.start()
+    try:
+        response = client.post("/v1/classify", content=payload, headers={"content-type": "application/json"})
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200, response.text[:300]
+    assert len(response.json()["results"]) == 64
+    print(f"largest allowed request: peak {peak:.1f} MiB")
+    assert peak < 64, f"peak {peak:.0f} MiB"
