@@ -210,3 +210,55 @@ def test_model_loads_draw_no_progress_bars(tiny_nli_dir, capfd):
     out, err = capfd.readouterr()
     assert "Loading weights" not in err + out
     assert hf_logging.is_progress_bar_enabled()  # restored for the caller's own loads
+
+
+# -- issue 22, item 12: an unreachable hub fails at once, without the clients' retries -------
+
+
+@pytest.fixture()
+def online_but_cut_off(monkeypatch):
+    """Not in offline mode, but every hub endpoint is a closed port on this machine."""
+    import huggingface_hub.constants
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ZEROCLASS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("MODELSCOPE_DOMAIN", "127.0.0.1:9")
+
+
+def test_an_unreachable_hugging_face_hub_is_asked_nothing(tmp_path, monkeypatch, online_but_cut_off):
+    import huggingface_hub
+
+    asked: list[dict] = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", lambda *a, **k: pytest.fail("asked the hub"))
+    real = huggingface_hub.snapshot_download
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: asked.append(k) or real(*a, **k))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelNotFoundError, match=r"could not be reached within 3 s \(set HF_HUB_OFFLINE=1"):
+        resolve("nobody/missing-model")
+    assert [k["local_files_only"] for k in asked] == [True]  # the cache only: no request, so no retries
+
+
+def test_an_unreachable_hugging_face_hub_still_serves_the_cache(tmp_path, monkeypatch, tiny_nli_dir, online_but_cut_off):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", lambda *a, **k: pytest.fail("asked the hub"))
+    hf_cache_layout(tmp_path, "someone/tiny-nli", tiny_nli_dir)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    assert (resolve("someone/tiny-nli").path / "config.json").is_file()
+
+
+def test_an_unreachable_modelscope_fails_readably_without_its_client(tmp_path, monkeypatch, online_but_cut_off):
+    import sys
+
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "modelscope", None)  # the client would retry for seconds
+    monkeypatch.setitem(sys.modules, "modelscope.hub.snapshot_download", None)
+    with pytest.raises(ModelNotFoundError) as refused:
+        resolve("damo/nlp_structbert_zero-shot-classification_chinese-base")
+    message = str(refused.value)
+    assert "ModelScope (127.0.0.1:9) could not be reached" in message and "HF_HUB_OFFLINE=1" in message
+    assert max(len(line) for line in message.splitlines()) < 300  # a list of folders, not one 900-character line

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import InputError, ModelNotFoundError
 from .hypotheses import preview
@@ -228,6 +231,42 @@ def _fetch_hint(model_id: str, revision: str | None = None) -> str:
     )
 
 
+#: Seconds one connection attempt to a hub may take before it counts as unreachable.
+REACH_TIMEOUT_S = 3.0
+
+
+def reachable(endpoint: str, timeout_s: float = REACH_TIMEOUT_S) -> bool:
+    """Whether one TCP connection to ``endpoint``'s host opens within ``timeout_s`` (name lookup included).
+
+    Without a network the hub clients retry each request with back-off:
+    about 24 s and five "Retrying" lines per model before the error. One
+    short attempt first tells at once; an unreachable hub is then treated as
+    offline (the cache is used, and a missing model fails at once).
+    """
+    parsed = urlsplit(endpoint if "//" in endpoint else f"https://{endpoint}")
+    host, port = parsed.hostname, parsed.port or (80 if parsed.scheme == "http" else 443)
+    if not host:
+        return False
+    outcome: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout_s).close()
+            outcome.append(True)
+        except OSError:
+            outcome.append(False)
+
+    worker = threading.Thread(target=attempt, name="zeroclass-hub-probe", daemon=True)  # a DNS lookup ignores timeouts
+    worker.start()
+    worker.join(timeout_s)
+    return bool(outcome and outcome[0])
+
+
+def _unreachable(name: str, endpoint: str) -> str:
+    return (f"{name} ({endpoint}) could not be reached within {REACH_TIMEOUT_S:g} s "
+            "(set HF_HUB_OFFLINE=1 to skip this check when working offline)")
+
+
 def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, token: str | None) -> Path:
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
@@ -237,10 +276,13 @@ def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, toke
         RevisionNotFoundError,
     )
 
+    from huggingface_hub import constants
+
     cache = Path(os.fspath(cache_dir)) if cache_dir else hf_cache()
     ignore = list(_IGNORE)
     offline = is_offline()
-    if not offline:
+    cut_off = not offline and not reachable(constants.ENDPOINT)
+    if not offline and not cut_off:
         # With safetensors present, skip the duplicate pytorch_model.bin (often GBs).
         try:
             files = HfApi(token=token).list_repo_files(model_id, revision=revision)
@@ -258,7 +300,7 @@ def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, toke
             token=token,
             allow_patterns=_ALLOW,
             ignore_patterns=ignore,
-            local_files_only=offline,
+            local_files_only=offline or cut_off,
         )
     except GatedRepoError as exc:
         raise ModelNotFoundError(f"{model_id} is gated on the Hugging Face Hub: log in (hf auth login) and accept its terms") from exc
@@ -269,7 +311,7 @@ def _hf_snapshot(model_id: str, *, revision: str | None, cache_dir: object, toke
     except RevisionNotFoundError as exc:
         raise ModelNotFoundError(f"{model_id} has no revision {revision!r}") from exc
     except LocalEntryNotFoundError as exc:
-        why = "offline mode is set (HF_HUB_OFFLINE)" if offline else "the Hugging Face Hub could not be reached"
+        why = "offline mode is set (HF_HUB_OFFLINE)" if offline else _unreachable("the Hugging Face Hub", constants.ENDPOINT)
         what = f"model {model_id!r}" + (f" at revision {revision!r}" if revision else "")
         raise ModelNotFoundError(
             f"{what} is not in the Hugging Face cache ({cache}) and {why}: {_fetch_hint(model_id, revision)}"
@@ -307,13 +349,15 @@ def _modelscope_snapshot(model_id: str, *, revision: str | None, cache_dir: obje
     candidates = _modelscope_candidates(model_id, cache_dir, revision)
     cached = next((c for c in candidates if (c / "config.json").is_file()), None)
     what = f"model {model_id!r}" + (f" at revision {revision!r}" if revision else "")
-    if is_offline():
+    endpoint = os.environ.get("MODELSCOPE_DOMAIN", "www.modelscope.cn")
+    offline = is_offline()
+    if offline or not reachable(endpoint):
         if cached is not None:
             return cached
-        searched = ", ".join(str(c) for c in candidates)
+        why = "offline mode is set" if offline else _unreachable("ModelScope", endpoint)
         raise ModelNotFoundError(
-            f"{what} is not in the ModelScope cache (searched {searched}) and offline mode is set: "
-            + _fetch_hint(model_id, revision)
+            f"{what} is not in the ModelScope cache and {why}.\n  searched: "
+            + "\n            ".join(str(c) for c in candidates) + f"\n  {_fetch_hint(model_id, revision)}"
         )
     try:
         from modelscope.hub.snapshot_download import snapshot_download
