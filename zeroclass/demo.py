@@ -26,7 +26,8 @@ EXAMPLES = [
 
 #: How to get the reference answer from ModelScope's Chinese NLI model, for comparison.
 HUB_HINT = (
-    "With a hub, the reference model for the Chinese rows: pip install 'zeroclass[modelscope]', then\n"
+    "With a hub, the reference model for the Chinese rows (make demo installed the ModelScope client;\n"
+    "elsewhere: pip install 'zeroclass[modelscope]'):\n"
     f'  zeroclass classify "世界那么大，我想去看看" --labels 家居,旅游,科技 --model {SENTIMENT_MODEL_HINT}'
 )
 
