@@ -280,3 +280,33 @@ def test_an_adapter_file_with_bad_templates_is_one_line(tiny_nli_dir, tmp_path, 
 
 def test_download_of_a_local_folder_is_refused(tiny_nli_dir, capsys):
     _one_line_exit_2(capsys, ["download", str(tiny_nli_dir)], "is a local folder")
+
+
+# -- issue 22, item 14: explain shows hypotheses, whole, at 80 columns -------------------
+
+
+def test_explain_table_fits_80_columns_with_its_hypotheses(tiny_nli_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "zeroclass", "classify", "The world is so big, I want to see it", "--labels",
+         "home,travel,technology", "--explain", "--model", str(tiny_nli_dir),
+         "--template", "This example is {}.", "--template", "The topic is {}."],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if "label" in line and "score" in line)
+    for column in ("hypothesis", "entail.", "neutral", "contra."):
+        assert column in header
+    words = result.stdout.split()  # the hypothesis column folds its sentences across lines
+    assert {"example", "(+1", "template,", "averaged)"} <= set(words)
+
+
+def test_explain_lists_every_hypothesis_of_an_ensemble(tiny_classifier):
+    templates = ["This example is {}.", "The topic is {}."]
+    result = tiny_classifier("the match was won", ["sports", "rain"], hypothesis_template=templates, explain=True)
+    for row in result["explanation"]:
+        assert row["hypotheses"] == [t.format(row["label"]) for t in templates]
+        assert row["hypothesis"] == row["hypotheses"][0]
+    single = tiny_classifier("the match was won", ["sports", "rain"], explain=True)
+    assert all("hypotheses" not in row for row in single["explanation"])

@@ -359,6 +359,7 @@ class ZeroShotClassifier:
             ClassificationResult.from_logits(
                 text, labels, hyps[::k], block, self.backend.head,
                 multi_label=call.multi_label, explain=call.explain, model=self._answering_model(text, call.explain),
+                ensemble=[hyps[i : i + k] for i in range(0, len(hyps), k)] if k > 1 else None,
             )
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
         ]

@@ -54,12 +54,14 @@ class ClassificationResult(dict):
         multi_label: bool,
         explain: bool = False,
         model: str | None = None,
+        ensemble: Sequence[Sequence[str]] | None = None,
     ) -> "ClassificationResult":
         """One text's result from its labels' NLI logits (one row per label), labels best first.
 
         ``model`` is recorded when given (a routed model says which of its
         models answered); ``explain`` adds each label's hypothesis and NLI
-        probabilities.
+        probabilities, and with a template ensemble (``ensemble``: per label,
+        every hypothesis whose logits were averaged) all of its hypotheses.
         """
         scores = label_scores(
             logits, entailment_id=head.entailment_id, contradiction_id=head.contradiction_id, multi_label=multi_label
@@ -69,7 +71,7 @@ class ClassificationResult(dict):
         if model is not None:
             result["model"] = model
         if explain:
-            result["explanation"] = _explanation(labels, hypotheses, logits, scores, order, head)
+            result["explanation"] = _explanation(labels, hypotheses, logits, scores, order, head, ensemble)
         return result
 
     @property
@@ -118,15 +120,18 @@ class ClassificationResult(dict):
 
 
 def _explanation(
-    labels: Sequence[str], hypotheses: Sequence[str], logits: np.ndarray, scores: np.ndarray, order: np.ndarray, head: NLIHead
+    labels: Sequence[str], hypotheses: Sequence[str], logits: np.ndarray, scores: np.ndarray, order: np.ndarray,
+    head: NLIHead, ensemble: Sequence[Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per label, best first: its hypothesis, its score, and its pair's NLI probabilities."""
+    """Per label, best first: its hypothesis (and, for an ensemble, all of them), its score,
+    and its pair's NLI probabilities (of the averaged logits, for an ensemble)."""
     probs = nli_probabilities(logits)
     neutral = head.neutral_id
     return [
         {
             "label": labels[i],
             "hypothesis": hypotheses[i],
+            **({"hypotheses": list(ensemble[i])} if ensemble is not None else {}),
             "score": float(scores[i]),
             "entailment": float(probs[i, head.entailment_id]),
             "neutral": None if neutral is None else float(probs[i, neutral]),

@@ -93,18 +93,26 @@ def _print_tables(results: list, model_name: str, multi_label: bool) -> None:
         answered_by = result.get("model", model_name)
         table = Table(title=Text(result["sequence"]), title_justify="left", caption=Text(f"model: {answered_by}"),
                       caption_justify="left")
-        table.add_column("label")
-        table.add_column("score", justify="right")
-        table.add_column("", min_width=20)
-        if result.get("explanation"):
-            for name in ("entailment", "neutral", "contradiction"):
-                table.add_column(name, justify="right")
+        explained = bool(result.get("explanation"))
+        table.add_column("label", overflow="fold")
+        table.add_column("score", justify="right", no_wrap=True)
+        if explained:  # the hypothesis instead of the bar, so that 80 columns hold every column
+            table.add_column("hypothesis", overflow="fold", ratio=1)
+            for name in ("entail.", "neutral", "contra."):
+                table.add_column(name, justify="right", no_wrap=True)
+        else:
+            table.add_column("", min_width=20)
         explanation = result.get("explanation") or [None] * len(result["labels"])
         for label, score, info in zip(result["labels"], result["scores"], explanation):
-            bar = "█" * round(score * 20)
             fits = " ✓" if multi_label and score > 0.5 else ""
-            row = [Text(label + fits), f"{score:.4f}", bar]
+            row = [Text(label + fits), f"{score:.4f}"]
             if info:
-                row += ["-" if info[k] is None else f"{info[k]:.3f}" for k in ("entailment", "neutral", "contradiction")]
+                said = info["hypothesis"] or "-"
+                if len(info.get("hypotheses") or ()) > 1:
+                    more = len(info["hypotheses"]) - 1
+                    said += f" (+{more} more template{'s' if more > 1 else ''}, averaged)"
+                row += [Text(said)] + ["-" if info[k] is None else f"{info[k]:.3f}" for k in ("entailment", "neutral", "contradiction")]
+            else:
+                row.append("█" * round(score * 20))
             table.add_row(*row)
         console.print(table)

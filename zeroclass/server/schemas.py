@@ -69,6 +69,9 @@ class ClassifyRequest(BaseModel):
 class Explanation(BaseModel):
     label: str
     hypothesis: str | None = Field(description="`null` for a label outside the shortlist.")
+    hypotheses: list[str] | None = Field(
+        None, description="With a template ensemble: every hypothesis whose logits were averaged (first: `hypothesis`)."
+    )
     score: float
     entailment: float | None = Field(description="`null` for a label outside the shortlist.")
     neutral: float | None = Field(description="`null` for 2-class NLI models.")
