@@ -310,3 +310,20 @@ def test_explain_lists_every_hypothesis_of_an_ensemble(tiny_classifier):
         assert row["hypothesis"] == row["hypotheses"][0]
     single = tiny_classifier("the match was won", ["sports", "rain"], explain=True)
     assert all("hypotheses" not in row for row in single["explanation"])
+
+
+def test_models_and_download_help_say_what_they_do():
+    for command, words in (("models", "without a network"), ("download", "need no network")):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and words in result.stdout
+
+
+def test_a_gpu_asked_of_a_cpu_build_is_answered_in_pythons_words(tiny_nli_dir):
+    import torch
+
+    from zeroclass import InputError, pipeline
+
+    if torch.version.cuda is not None:
+        pytest.skip("a CUDA build of PyTorch")
+    with pytest.raises(InputError, match="device='cpu'"):
+        pipeline("zero-shot-classification", model=str(tiny_nli_dir), device="gpu")

@@ -657,3 +657,9 @@ def test_the_largest_request_the_caps_allow_stays_within_the_stated_bound(client
     assert len(response.json()["results"]) == 64
     print(f"largest allowed request: peak {peak:.1f} MiB")
     assert peak < 64, f"peak {peak:.0f} MiB"
+
+
+def test_a_model_name_with_spaces_is_sent_as_it_reads(tiny_classifier):
+    """README: percent-encoded only where the name is not printable ASCII (spaces were encoded too)."""
+    name, header = served_name(ZeroShotClassifier(Renamed(tiny_classifier.backend, "my nli model")))
+    assert name == header == "my nli model"

@@ -125,7 +125,7 @@ class ZeroShotClassifier:
         if source.hub == "bundled":
             logger.warning(
                 "zeroclass: no model given, answering with the offline default %s "
-                "(embedding similarity; %s); pass model=... for an NLI model",
+                "(embedding similarity; %s); name an NLI model for one (model=... in Python, --model in the CLI)",
                 loaded.model_name,
                 loaded.routing_note if isinstance(loaded, Routing) else "English only",
             )

@@ -68,7 +68,7 @@ def device_problem(device: torch.device) -> str | None:
     if device.type != "cuda":
         return None
     if torch.version.cuda is None:
-        return f"{device}: this PyTorch ({torch.__version__}) is a CPU-only build; use --device cpu or install a CUDA build"
+        return f"{device}: this PyTorch ({torch.__version__}) is a CPU-only build; use the CPU (device='cpu', --device cpu) or install a CUDA build"
     count = torch.cuda.device_count()
     if (device.index or 0) >= count:
         return f"{device}: PyTorch sees {count} CUDA device{'s' if count != 1 else ''} here"

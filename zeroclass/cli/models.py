@@ -6,14 +6,22 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    download = subparsers.add_parser("download", help="fetch a model into the hub cache for offline use")
+    download = subparsers.add_parser(
+        "download", help="fetch a model into the hub cache for offline use",
+        description="Fetch a model from the Hugging Face Hub or ModelScope into its cache, so that later loads "
+        "need no network (set HF_HUB_OFFLINE=1 there). Prints the model's id, hub, kind and folder.",
+    )
     download.add_argument("model", help="Hugging Face or ModelScope id (damo/... and iic/... go to ModelScope)")
     download.add_argument(
         "--hub", choices=("huggingface", "modelscope"), help="which hub to fetch from (default: guessed from the id)"
     )
     download.add_argument("--revision", help="branch, tag or commit to fetch (default: the hub's main branch)")
     download.set_defaults(run=run_download)
-    models = subparsers.add_parser("models", help="list the models in the local caches")
+    models = subparsers.add_parser(
+        "models", help="list the models in the local caches",
+        description="List the models zeroclass can load without a network: the bundled offline models and what "
+        "the Hugging Face and ModelScope caches hold, with their kind, size and folder.",
+    )
     models.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     models.set_defaults(run=run_models)
 

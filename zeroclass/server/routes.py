@@ -18,8 +18,8 @@ from .service import Service, service
 
 __all__ = ["status_router", "classify_router"]
 
-#: What a header value keeps as is: printable ASCII but ``%``; the rest is percent-encoded UTF-8.
-_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+#: What a header value keeps as is: printable ASCII and inner spaces, but ``%``; the rest is percent-encoded UTF-8.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
@@ -39,6 +39,15 @@ _PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+def _header_value(name: str) -> str:
+    """``name`` as a header value: kept as is where it is printable ASCII (inner spaces too), else
+    percent-encoded UTF-8; spaces at either end are encoded, since HTTP strips them."""
+    quoted = quote(name, safe=_HEADER_SAFE)
+    core = quoted.strip(" ")
+    start = quoted.index(core) if core else len(quoted)
+    return "%20" * start + core + "%20" * (len(quoted) - start - len(core))
 
 
 def status_router() -> APIRouter:
@@ -103,7 +112,7 @@ def classify_router(dependencies: list[Any]) -> APIRouter:
             outputs[0] if isinstance(body.inputs, str) else outputs,
             # Header values are Latin-1 on the wire: a model folder named in Cyrillic or Chinese is sent
             # percent-encoded (UTF-8), as URLs are; an ASCII name is sent as it is.
-            headers={"X-Zeroclass-Model": quote(svc.model_name, safe=_HEADER_SAFE)},
+            headers={"X-Zeroclass-Model": _header_value(svc.model_name)},
         )
 
     return router
