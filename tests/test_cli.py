@@ -327,3 +327,14 @@ def test_a_gpu_asked_of_a_cpu_build_is_answered_in_pythons_words(tiny_nli_dir):
         pytest.skip("a CUDA build of PyTorch")
     with pytest.raises(InputError, match="device='cpu'"):
         pipeline("zero-shot-classification", model=str(tiny_nli_dir), device="gpu")
+
+
+def test_models_lists_both_bundled_models_whole_at_80_columns():
+    listed = json.loads(run_cli("models", "--json").stdout)
+    bundled = {m["model_id"] for m in listed if m["hub"] == "bundled"}
+    assert bundled == {"sentence-transformers/all-MiniLM-L6-v2", "google/universal-sentence-encoder-multilingual-3"}
+    table = subprocess.run([sys.executable, "-m", "zeroclass", "models"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "80"}, timeout=120).stdout
+    assert max(len(line) for line in table.splitlines()) <= 80
+    cells = "".join(line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│"))
+    assert "google/universal-sentence-encoder-multilingual-3" in cells  # folded, never cut with an ellipsis

