@@ -175,3 +175,12 @@ def test_rich_markup_in_labels_prints_as_written(tmp_path, tiny_classifier):
     report.print(console)
     shown = console.export_text()
     assert "see [/bold] now" in shown and "[red]" in shown and "[b]" in shown
+
+
+def test_progress_off_a_terminal_ends_its_line(tiny_classifier, capsys):
+    """Issue 22, item 16: the bar's last state was left without a newline, gluing the report's title to it."""
+    from zeroclass.evaluation.run import _score
+
+    _score(tiny_classifier, [("a text", "This example is a."), ("another", "This example is b.")], progress=True)
+    err = capsys.readouterr().err
+    assert "scoring" in err and err.endswith("\n")

@@ -9,6 +9,7 @@ options such as refinement that look at all texts of a call.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +104,9 @@ def _score(classifier: ZeroShotClassifier, pairs: list[tuple[str, str]], progres
     """The logits of ``pairs``, scored ``_CHUNK_PAIRS`` distinct pairs at a time so a progress bar can move."""
     from tqdm.auto import tqdm
 
-    with tqdm(unit="pair", desc="scoring", disable=not progress, leave=False) as bar:
+    # On a terminal the bar is wiped when done; elsewhere (a log, a pipe shared with the report) it must
+    # end its line, or the report's first line is glued to it.
+    with tqdm(unit="pair", desc="scoring", disable=not progress, leave=not sys.stderr.isatty()) as bar:
 
         def advance(scored: int, total: int) -> None:
             bar.total = total
