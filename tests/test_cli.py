@@ -338,3 +338,10 @@ def test_models_lists_both_bundled_models_whole_at_80_columns():
     assert max(len(line) for line in table.splitlines()) <= 80
     cells = "".join(line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│"))
     assert "google/universal-sentence-encoder-multilingual-3" in cells  # folded, never cut with an ellipsis
+
+
+def test_shortlist_model_is_offered_only_where_there_is_a_shortlist():
+    for command in ("classify", "batch", "serve"):
+        assert "--shortlist-model" in run_cli(command, "--help").stdout
+    for command in ("eval", "adapt"):
+        assert "--shortlist-model" not in run_cli(command, "--help").stdout

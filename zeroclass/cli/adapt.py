@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, help="training methods: epochs (default: the method's)")
     parser.add_argument("--learning-rate", type=float, help="training methods: learning rate (default: the method's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of sampling and training (default: 0)")
-    add_model_options(parser)
+    add_model_options(parser, shortlist=False)
     parser.set_defaults(run=run)
 
 

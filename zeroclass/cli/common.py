@@ -11,7 +11,9 @@ from .parser import device_name, non_negative_int, positive_int, thread_count
 __all__ = ["add_model_options", "add_task_options", "model_options", "load_classifier"]
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
+def add_model_options(parser: argparse.ArgumentParser, *, shortlist: bool = True) -> None:
+    """The model options every command shares; ``shortlist=False`` for the commands that take no
+    ``--shortlist`` (eval, adapt), whose help must not offer a ``--shortlist-model``."""
     group = parser.add_argument_group("model")
     group.add_argument("--model", "-m", help="hub id or local folder (default: the bundled offline model)")
     group.add_argument("--backend", choices=BACKENDS, help="default: by the model's kind")
@@ -28,8 +30,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--entailment-id", type=non_negative_int, help="override the model config's entailment index")
     group.add_argument("--contradiction-id", type=non_negative_int, help="override the model config's contradiction index")
     group.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model (off by default)")
-    group.add_argument("--shortlist-model", help="sentence-embedding model that picks the labels of --shortlist "
-                       "(and of requests' shortlist when serving); default: the bundled all-MiniLM-L6-v2")
+    if shortlist:
+        group.add_argument("--shortlist-model", help="sentence-embedding model that picks the labels of --shortlist "
+                           "(and of requests' shortlist when serving); default: the bundled all-MiniLM-L6-v2")
 
 
 def add_task_options(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +57,8 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
     probe = argparse.ArgumentParser(add_help=False)
     add_model_options(probe)
     names = vars(probe.parse_args([]))
-    return {name: getattr(args, name) for name in names if name != "model" and getattr(args, name) not in (None, False)}
+    return {name: getattr(args, name, None) for name in names
+            if name != "model" and getattr(args, name, None) not in (None, False)}
 
 
 def load_classifier(args: argparse.Namespace) -> Any:

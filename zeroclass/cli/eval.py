@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default: 0)")
     parser.add_argument("--out", type=Path, help="folder for report.json, report.md, PNG plots and errors.jsonl")
     parser.add_argument("--json", action="store_true", help="print report.json's content instead of tables")
-    add_model_options(parser)
+    add_model_options(parser, shortlist=False)
     parser.set_defaults(run=run)
 
 
