@@ -184,3 +184,13 @@ def test_progress_off_a_terminal_ends_its_line(tiny_classifier, capsys):
     _score(tiny_classifier, [("a text", "This example is a."), ("another", "This example is b.")], progress=True)
     err = capsys.readouterr().err
     assert "scoring" in err and err.endswith("\n")
+
+
+def test_the_report_names_the_templates_the_texts_were_read_with(offline_classifier):
+    """Issue 22, item 15: a Chinese evaluation with the offline default listed the English templates."""
+    from zeroclass import evaluate
+    from zeroclass.backends.use import USE_TEMPLATES
+
+    rows = [{"text": "国足在世界杯预选赛中两球取胜", "label": "体育"}, {"text": "股市今天下跌了很多", "label": "财经"}]
+    report = evaluate(rows, classifier=offline_classifier, progress=False)
+    assert report.config["templates"] == list(USE_TEMPLATES["zh"])

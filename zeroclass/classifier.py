@@ -334,7 +334,7 @@ class ZeroShotClassifier:
         items, single = normalize_texts(texts)
         multi_label, explain = check_flag(multi_label, "multi_label"), check_flag(explain, "explain")
         label_sets = labels_per_text(candidate_labels, len(items))
-        per_text = self._text_templates(items, hypothesis_template)
+        per_text = self.text_templates(items, hypothesis_template)
         check_language(items, self.backend.languages, self.model_name)
         describe = describer(label_descriptions, label_sets)
         ranked = None
@@ -379,7 +379,7 @@ class ZeroShotClassifier:
             hypothesis_template = self.hypothesis_template or self.backend.default_template
         return validate_templates(hypothesis_template)
 
-    def _text_templates(self, texts: list[str], hypothesis_template: str | Sequence[str] | None) -> list[tuple[str, ...]]:
+    def text_templates(self, texts: list[str], hypothesis_template: str | Sequence[str] | None) -> list[tuple[str, ...]]:
         """Each text's templates: the given ones, else the model's, in the text's language for a routed model.
 
         A routed backend (the offline default) keeps as many templates for

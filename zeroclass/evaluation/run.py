@@ -77,7 +77,8 @@ def evaluate(
     config = {
         "model": classifier.model_name,
         "backend": classifier.backend_class,
-        "templates": list(classifier.templates(hypothesis_template)),
+        # What the texts were read with: a routed model's Chinese texts get its Chinese templates.
+        "templates": list(dict.fromkeys(t for used in classifier.text_templates(data.texts, hypothesis_template) for t in used)),
         "label_descriptions": dict(label_descriptions or {}),
         "refine": call.refine,
         "multi_label": data.multi_label,
