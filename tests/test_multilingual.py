@@ -75,7 +75,7 @@ def test_a_mixed_call_answers_each_text_with_its_languages_model(offline_classif
 
 
 def test_refinement_runs_per_model_over_that_models_texts(offline_classifier, english_only, use_only):
-    labels = ["体育", "财经", "天气"]
+    labels = ["sports", "finance", "weather"]  # English labels: English texts to MiniLM, Chinese ones to USE
     mixed = offline_classifier([*EN_TEXTS, *ZH_TEXTS], labels, hypothesis_template="{}")
     english = english_only(EN_TEXTS, labels, hypothesis_template="{}")
     chinese = use_only(ZH_TEXTS, labels, hypothesis_template="{}")
@@ -126,13 +126,14 @@ def test_the_server_says_which_model_answered_each_text(offline_classifier, engl
     from zeroclass.server import create_app
 
     with TestClient(create_app(offline_classifier)) as client:
-        response = client.post("/v1/classify", json={"texts": [EN_TEXTS[0], SEED_TEXT], "candidate_labels": SEED_LABELS})
+        labels = [["sports", "finance", "weather"], SEED_LABELS]  # each text with labels in its own language
+        response = client.post("/v1/classify", json={"texts": [EN_TEXTS[0], SEED_TEXT], "candidate_labels": labels})
     assert response.status_code == 200, response.text
     body = response.json()
     assert OFFLINE_DEFAULT in body["model"] and USE_MODEL in body["model"]
     english, chinese = body["results"]
     assert (english["model"], chinese["model"]) == (OFFLINE_DEFAULT, USE_MODEL)
-    assert_same(english, english_only(EN_TEXTS[0], SEED_LABELS))
+    assert_same(english, english_only(EN_TEXTS[0], labels[0]))
     assert_same(chinese, use_only(SEED_TEXT, SEED_LABELS))
     assert chinese["labels"][0] == "旅游"
 
@@ -143,12 +144,44 @@ def test_batch_answers_each_row_with_its_languages_model(tmp_path, offline_class
     texts = [EN_TEXTS[0], ZH_TEXTS[0], EN_TEXTS[2], ZH_TEXTS[2]]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    classify_file(src, tmp_path / "out.jsonl", ZH_LABELS, model=offline_classifier, progress=False)
+    labels = ["sports", "finance", "weather"]  # English labels: English rows to MiniLM, Chinese rows to USE
+    classify_file(src, tmp_path / "out.jsonl", labels, model=offline_classifier, progress=False)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    expected = [*english_only([texts[0], texts[2]], ZH_LABELS), *use_only([texts[1], texts[3]], ZH_LABELS)]
+    expected = [*english_only([texts[0], texts[2]], labels), *use_only([texts[1], texts[3]], labels)]
     for row, want in zip([rows[0], rows[2], rows[1], rows[3]], expected):
         scores = row["predicted_scores"]
         scores = json.loads(scores) if isinstance(scores, str) else scores
         assert row["predicted_label"] == want["labels"][0]
         assert [s["score"] for s in scores] == pytest.approx(want["scores"], abs=1e-5)
-    assert [rows[1]["predicted_label"], rows[3]["predicted_label"]] == ["体育", "天气"]
+    assert [rows[1]["predicted_label"], rows[3]["predicted_label"]] == ["sports", "weather"]
+
+
+# -- issue 22, item 10: an English text with Chinese labels goes to the model that reads both ----------
+
+
+def test_english_text_with_chinese_labels_is_answered_by_the_multilingual_model(offline_classifier):
+    """It went to MiniLM, which reads no Chinese: 家居 0.72 and 旅游 last for a sentence about travel."""
+    result = offline_classifier("I want to travel abroad next summer", ["家居", "旅游", "科技"], explain=True)
+    assert result["model"] == "google/universal-sentence-encoder-multilingual-3"
+    assert result["labels"][0] == "旅游"
+    assert result["explanation"][0]["hypothesis"] in {"旅游", "这是一条关于旅游的内容。"}  # the labels' own templates
+
+
+def test_a_french_text_with_chinese_labels_is_answered_by_the_multilingual_model(offline_classifier):
+    result = offline_classifier("Je veux voyager à l'étranger l'été prochain", ["家居", "旅游", "科技"])
+    assert result["model"] == "google/universal-sentence-encoder-multilingual-3" and result["labels"][0] == "旅游"
+
+
+def test_english_text_with_english_labels_still_goes_to_the_english_model(offline_classifier, english_only):
+    text, labels = "Messi scored twice as Inter Miami won the final", ["sports", "finance", "weather"]
+    result = offline_classifier(text, labels)
+    assert result["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert result["scores"] == pytest.approx(english_only(text, labels)["scores"], abs=1e-6)
+
+
+def test_label_parts_cut_the_shared_frame_off():
+    from zeroclass.backends.routed import label_parts
+
+    assert label_parts(["This example is 旅游.", "This example is 家居."]) == ["旅游", "家居"]
+    assert label_parts(["sports"]) == ["sports"]
+    assert label_parts(["这是一条关于体育的内容。", "体育"]) == ["这是一条关于体育的内容。", "体育"]

@@ -334,7 +334,7 @@ class ZeroShotClassifier:
         items, single = normalize_texts(texts)
         multi_label, explain = check_flag(multi_label, "multi_label"), check_flag(explain, "explain")
         label_sets = labels_per_text(candidate_labels, len(items))
-        per_text = self.text_templates(items, hypothesis_template)
+        per_text = self.text_templates(items, hypothesis_template, label_sets)
         check_language(items, self.backend.languages, self.model_name)
         describe = describer(label_descriptions, label_sets)
         ranked = None
@@ -358,7 +358,8 @@ class ZeroShotClassifier:
         results = [
             ClassificationResult.from_logits(
                 text, labels, hyps[::k], block, self.backend.head,
-                multi_label=call.multi_label, explain=call.explain, model=self._answering_model(text, call.explain),
+                multi_label=call.multi_label, explain=call.explain,
+                model=self._answering_model(text, hyps, call.explain),
                 ensemble=[hyps[i : i + k] for i in range(0, len(hyps), k)] if k > 1 else None,
             )
             for text, labels, hyps, block in zip(call.texts, call.label_sets, call.hypotheses, blocks)
@@ -367,10 +368,10 @@ class ZeroShotClassifier:
             results = [expand(result, ranked) for result, ranked in zip(results, call.ranked)]
         return results[0] if call.single else ResultList(results)
 
-    def _answering_model(self, text: str, explain: bool) -> str | None:
+    def _answering_model(self, text: str, hypotheses: Sequence[str], explain: bool) -> str | None:
         """The model a result names: always for a routed model (one of several answers), else with ``explain``."""
         if isinstance(self.backend, Routing):
-            return self.backend.model_for(text)
+            return self.backend.model_for(text, hypotheses)
         return self.model_name if explain else None
 
     def templates(self, hypothesis_template: str | Sequence[str] | None = None) -> tuple[str, ...]:
@@ -379,8 +380,11 @@ class ZeroShotClassifier:
             hypothesis_template = self.hypothesis_template or self.backend.default_template
         return validate_templates(hypothesis_template)
 
-    def text_templates(self, texts: list[str], hypothesis_template: str | Sequence[str] | None) -> list[tuple[str, ...]]:
-        """Each text's templates: the given ones, else the model's, in the text's language for a routed model.
+    def text_templates(
+        self, texts: list[str], hypothesis_template: str | Sequence[str] | None, label_sets: Sequence[Sequence[str]] = (),
+    ) -> list[tuple[str, ...]]:
+        """Each text's templates: the given ones, else the model's, in the language of the model that
+        answers the text and its labels (``label_sets``, one per text) for a routed model.
 
         A routed backend (the offline default) keeps as many templates for
         every language, so the pairs of a call stay ``template_count`` per label.
@@ -388,7 +392,8 @@ class ZeroShotClassifier:
         templates = self.templates(hypothesis_template)
         if not isinstance(self.backend, Routing) or hypothesis_template or self.hypothesis_template:
             return [templates] * len(texts)
-        return [validate_templates(self.backend.templates_for(text)) for text in texts]
+        labels = label_sets or [()] * len(texts)
+        return [validate_templates(self.backend.templates_for(text, chosen)) for text, chosen in zip(texts, labels)]
 
     def _wants_refine(self, refine: bool | None) -> bool:
         supported = isinstance(self.backend, Refining)

@@ -205,10 +205,10 @@ class Routing(Protocol):
     #: Which model answers which texts, for the offline-default notice.
     routing_note: str
 
-    def model_for(self, text: str) -> str:
-        """The name of the model that answers ``text``."""
+    def model_for(self, text: str, hypotheses: Sequence[str] = ()) -> str:
+        """The name of the model that answers ``text`` against these hypotheses."""
         ...
 
-    def templates_for(self, text: str) -> tuple[str, ...]:
-        """The default templates in ``text``'s language."""
+    def templates_for(self, text: str, labels: Sequence[str] = ()) -> tuple[str, ...]:
+        """The default templates for ``text`` and its labels (in the labels' language when only they are not English)."""
         ...

@@ -1,4 +1,4 @@
-"""One backend in front of several: each text goes to the model that reads its language.
+"""One backend in front of several: each text goes to the model that reads its language and its labels'.
 
 The offline default is two embedding models: all-MiniLM-L6-v2 for English
 (unchanged, so English answers are exactly what they were) and
@@ -6,10 +6,18 @@ USE-multilingual v3 for Chinese and the other languages it reads. A call
 whose texts mix languages is split per text: every pair goes to its text's
 model, refinement runs per model over that model's texts, and the result
 says which model answered (``model_for``).
+
+A text is routed by its own language, and an English (or undetected) text
+whose labels are in another language goes to that language's model too:
+MiniLM reads no Chinese, while USE-multilingual embeds its languages in one
+aligned space, which is what an English text with Chinese labels needs. The
+labels are read from a text's hypotheses where only those are at hand (the
+parts in which its hypotheses differ: the template's frame is shared).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,16 +105,24 @@ class RoutedBackend:
         """The detected language of ``text`` among those routed, else the fallback's."""
         return detect_language(text, set(self.routes) | {self.fallback_language}, self.fallback_language)
 
-    def backend_for(self, text: str) -> Backend:
-        return self.routes.get(self.language_of(text), self.fallback)
-
-    def model_for(self, text: str) -> str:
-        """The model that answers ``text``."""
-        return self.backend_for(text).model_name
-
-    def templates_for(self, text: str) -> tuple[str, ...]:
-        """Default templates in ``text``'s language (the fallback's own for the fallback language)."""
+    def route(self, text: str, labels: Sequence[str] = ()) -> str:
+        """The language whose model answers ``text`` with these labels: the text's own when it is
+        routed, else the labels' when theirs is, else the fallback's."""
         language = self.language_of(text)
+        if language in self.routes or not labels:
+            return language
+        return detect_language(", ".join(labels), set(self.routes) | {self.fallback_language}, self.fallback_language)
+
+    def backend_for(self, text: str, labels: Sequence[str] = ()) -> Backend:
+        return self.routes.get(self.route(text, labels), self.fallback)
+
+    def model_for(self, text: str, hypotheses: Sequence[str] = ()) -> str:
+        """The model that answers ``text`` against ``hypotheses``."""
+        return self.backend_for(text, label_parts(hypotheses)).model_name
+
+    def templates_for(self, text: str, labels: Sequence[str] = ()) -> tuple[str, ...]:
+        """Default templates in the language that answers (the fallback's own for the fallback language)."""
+        language = self.route(text, labels)
         if language == self.fallback_language or language not in self.language_templates:
             return _as_tuple(self.fallback.default_template)
         return self.language_templates[language]
@@ -130,28 +146,49 @@ class RoutedBackend:
             self._joint = joint_backend(self.fallback, next(iter(self.routes.values())))
         return self._joint or self.fallback
 
-    def _split(self, texts: Sequence[str]) -> dict[int, tuple[Backend, list[int]]]:
-        """``{id(backend): (backend, indices of its texts)}``, in first-seen order."""
+    def _split(self, texts: Sequence[str], hypotheses: Sequence[Sequence[str]]) -> dict[int, tuple[Backend, list[int]]]:
+        """``{id(backend): (backend, indices of its texts)}``, in first-seen order; ``hypotheses[i]``
+        are text ``i``'s (whose differing parts are its labels)."""
         groups: dict[int, tuple[Backend, list[int]]] = {}
         for i, text in enumerate(texts):
-            backend = self.backend_for(text)
+            backend = self.backend_for(text, label_parts(hypotheses[i]))
             groups.setdefault(id(backend), (backend, []))[1].append(i)
         return groups
 
     def score_pairs(self, pairs: Sequence[Pair]) -> np.ndarray:
         out = np.empty((len(pairs), len(self.head.id2label)), dtype=np.float32)
-        for backend, rows in self._split([p for p, _ in pairs]).values():
+        # A batch may hold several calls: a text's hypotheses are those of its pairs (the same text twice
+        # in one batch has the same labels or the same language, or both hypothesis sets together tell).
+        by_text: dict[str, list[int]] = {}
+        for i, (text, _) in enumerate(pairs):
+            by_text.setdefault(text, []).append(i)
+        texts = list(by_text)
+        hypotheses = [[pairs[i][1] for i in by_text[text]] for text in texts]
+        for backend, members in self._split(texts, hypotheses).values():
+            rows = [i for m in members for i in by_text[texts[m]]]
             out[rows] = backend.score_pairs([pairs[i] for i in rows])
         return out
 
     def refined_logits(self, texts: Sequence[str], label_hypotheses: Sequence[Sequence[str]]) -> np.ndarray:
         """Refinement per model, over that model's texts; a text alone with its model keeps its plain logits."""
         out = np.empty((len(texts), len(label_hypotheses), len(self.head.id2label)), dtype=np.float32)
-        for backend, rows in self._split(texts).values():
+        every = [h for per_label in label_hypotheses for h in per_label]
+        for backend, rows in self._split(texts, [every] * len(texts)).values():
             mine = [texts[i] for i in rows]
             score = backend.refined_logits if len(mine) > 1 else backend.plain_logits  # type: ignore[attr-defined]
             out[rows] = score(mine, label_hypotheses)
         return out
+
+
+def label_parts(hypotheses: Sequence[str]) -> list[str]:
+    """The labels inside ``hypotheses``: each with the prefix and suffix they all share cut off
+    (the template's frame), so that the frame's language does not hide the labels'."""
+    distinct = list(dict.fromkeys(hypotheses))
+    if len(distinct) < 2:
+        return distinct
+    prefix = os.path.commonprefix(distinct)
+    suffix = os.path.commonprefix([h[len(prefix):][::-1] for h in distinct])
+    return [h[len(prefix) : len(h) - len(suffix)] for h in distinct]
 
 
 def _as_tuple(templates: str | Sequence[str]) -> tuple[str, ...]:

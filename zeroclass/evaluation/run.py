@@ -78,7 +78,7 @@ def evaluate(
         "model": classifier.model_name,
         "backend": classifier.backend_class,
         # What the texts were read with: a routed model's Chinese texts get its Chinese templates.
-        "templates": list(dict.fromkeys(t for used in classifier.text_templates(data.texts, hypothesis_template) for t in used)),
+        "templates": list(dict.fromkeys(t for used in classifier.text_templates(data.texts, hypothesis_template, [data.labels] * len(data.texts)) for t in used)),
         "label_descriptions": dict(label_descriptions or {}),
         "refine": call.refine,
         "multi_label": data.multi_label,
