@@ -161,3 +161,14 @@ def test_lone_surrogates_are_refused_naming_where(surrogate):
         parse_labels(["ok", "fine", surrogate])
     with pytest.raises(InputError, match="hypothesis_template has a lone surrogate"):
         validate_template("{} " + surrogate)
+
+
+def test_chinese_refused_by_a_model_adapted_in_english_says_why():
+    """Issue 22, item 15: an English-adapted USE-multilingual said it 'cannot read' Chinese, which it can."""
+    from zeroclass.errors import UnsupportedLanguageError
+    from zeroclass.hypotheses import check_language
+
+    with pytest.raises(UnsupportedLanguageError) as refused:
+        check_language(["世界那么大，我想去看看"], frozenset({"en"}), "google/universal-sentence-encoder-multilingual-3")
+    message = str(refused.value)
+    assert "cannot read" not in message and "answers only en" in message and "adapted on examples" in message

@@ -414,8 +414,9 @@ def check_language(texts: Sequence[str], languages: frozenset[str] | None, model
     where = unreadable_chinese(texts, languages)
     if where is not None:
         raise UnsupportedLanguageError(
-            f"{where} is Chinese, which {model_name} cannot read "
-            f"(it knows {', '.join(sorted(languages or ()))}); its scores would be meaningless. "
+            f"{where} is Chinese, and {model_name} answers only {', '.join(sorted(languages or ()))} "
+            "(a model that does not read Chinese, or one adapted on examples in those languages only: "
+            "adapting keeps the languages of its examples); its scores would be meaningless. "
             f"Use a Chinese NLI model, e.g. model={CHINESE_MODEL_HINT!r} (ModelScope), "
             "or give no model: the offline default answers Chinese with USE-multilingual."
         )

@@ -67,7 +67,12 @@ def _train_one_epoch(model: Any, columns: dict[str, list], *, seed: int, learnin
         from datasets import Dataset
     except ImportError as exc:
         raise InputError("method='contrastive' trains with sentence-transformers' Trainer: pip install 'zeroclass[adapt]'") from exc
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+    try:  # sentence-transformers 6 moved the losses; the old path warns there, and is all that 3-5 have
+        from sentence_transformers.sentence_transformer import losses
+    except ImportError:
+        from sentence_transformers import losses
 
     with tempfile.TemporaryDirectory(prefix="zeroclass-adapt-") as out:
         args = SentenceTransformerTrainingArguments(
