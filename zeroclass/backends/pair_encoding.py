@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..batching import dedupe
 from .base import Pair
 
 __all__ = ["PairEncoder", "JoinedPairs"]
@@ -91,10 +92,10 @@ class PairEncoder:
         ``None`` where the tokenizer must encode them itself."""
         if self._template is None or not set(names) <= {"input_ids", "token_type_ids", "attention_mask"}:
             return None
-        premises, premise_index = np.unique(np.array([p for p, _ in pairs], dtype=object), return_inverse=True)
-        hypotheses, hypothesis_index = np.unique(np.array([h for _, h in pairs], dtype=object), return_inverse=True)
-        premise_ids, premise_len = self._matrix(list(premises))
-        hypothesis_ids, hypothesis_len = self._matrix(list(hypotheses))
+        premises, premise_index = dedupe([p for p, _ in pairs])
+        hypotheses, hypothesis_index = dedupe([h for _, h in pairs])
+        premise_ids, premise_len = self._matrix(premises)
+        hypothesis_ids, hypothesis_len = self._matrix(hypotheses)
         full = premise_len[premise_index]
         hyp_len = hypothesis_len[hypothesis_index]
         over = np.maximum(full + hyp_len - (max_length - self._template.specials), 0)

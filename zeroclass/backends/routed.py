@@ -146,12 +146,11 @@ class RoutedBackend:
             self._joint = joint_backend(self.fallback, next(iter(self.routes.values())))
         return self._joint or self.fallback
 
-    def _split(self, texts: Sequence[str], hypotheses: Sequence[Sequence[str]]) -> dict[int, tuple[Backend, list[int]]]:
-        """``{id(backend): (backend, indices of its texts)}``, in first-seen order; ``hypotheses[i]``
-        are text ``i``'s (whose differing parts are its labels)."""
+    def _split(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> dict[int, tuple[Backend, list[int]]]:
+        """``{id(backend): (backend, indices of its texts)}``, in first-seen order; ``labels[i]`` are text ``i``'s."""
         groups: dict[int, tuple[Backend, list[int]]] = {}
         for i, text in enumerate(texts):
-            backend = self.backend_for(text, label_parts(hypotheses[i]))
+            backend = self.backend_for(text, labels[i])
             groups.setdefault(id(backend), (backend, []))[1].append(i)
         return groups
 
@@ -163,8 +162,8 @@ class RoutedBackend:
         for i, (text, _) in enumerate(pairs):
             by_text.setdefault(text, []).append(i)
         texts = list(by_text)
-        hypotheses = [[pairs[i][1] for i in by_text[text]] for text in texts]
-        for backend, members in self._split(texts, hypotheses).values():
+        labels = [label_parts([pairs[i][1] for i in by_text[text]]) for text in texts]
+        for backend, members in self._split(texts, labels).values():
             rows = [i for m in members for i in by_text[texts[m]]]
             out[rows] = backend.score_pairs([pairs[i] for i in rows])
         return out
@@ -172,8 +171,8 @@ class RoutedBackend:
     def refined_logits(self, texts: Sequence[str], label_hypotheses: Sequence[Sequence[str]]) -> np.ndarray:
         """Refinement per model, over that model's texts; a text alone with its model keeps its plain logits."""
         out = np.empty((len(texts), len(label_hypotheses), len(self.head.id2label)), dtype=np.float32)
-        every = [h for per_label in label_hypotheses for h in per_label]
-        for backend, rows in self._split(texts, [every] * len(texts)).values():
+        labels = label_parts([h for per_label in label_hypotheses for h in per_label])  # one label set for all texts
+        for backend, rows in self._split(texts, [labels] * len(texts)).values():
             mine = [texts[i] for i in rows]
             score = backend.refined_logits if len(mine) > 1 else backend.plain_logits  # type: ignore[attr-defined]
             out[rows] = score(mine, label_hypotheses)

@@ -126,8 +126,10 @@ class TokenizedBackend(ABC):
         the same either way.
         """
         joined = self._pair_encoder.encode(pairs, self.max_length, self.input_names)
-        if joined is not None:
-            return {name: joined[name] for name in self.input_names if name in joined}
+        return joined if joined is not None else self._tokenize_whole(pairs)
+
+    def _tokenize_whole(self, pairs: Sequence[Pair]) -> dict[str, list[list[int]]]:
+        """The tokenizer's own pair encoding: what the join falls back to."""
         premises = [p for p, _ in pairs]
         hypotheses = [h for _, h in pairs]
         try:
@@ -184,7 +186,7 @@ class TokenizedBackend(ABC):
                 for batch in plan_batches(joined.lengths, self.max_batch_tokens, self.max_batch_size):
                     yield batch + start, self.stage(joined.collate(batch, self._pad_id, self._pad_side))
                 continue
-            encoded = self.tokenize(chunk)
+            encoded = self._tokenize_whole(chunk)  # the join was just tried: no second attempt
             lengths = [len(x) for x in encoded["input_ids"]]
             for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
                 yield batch + start, self.stage(self.collate(encoded, batch))
