@@ -120,3 +120,38 @@ def test_timeout_flags_reach_the_server(tiny_nli_dir):
                 answer += chunk
             assert answer.startswith(b"HTTP/1.1 408") and b"body_timeout_s" in answer
             assert time.monotonic() - start < 8
+
+
+def test_sigterm_under_load_answers_every_client_in_json_and_exits_0(tiny_nli_dir):
+    """Found from outside: with requests in the model when SIGTERM came, the process ended in
+    'terminate called without an active exception' (exit 134), its scoring thread still inside torch."""
+    words = "the match rain market storm team bank vote film song trip "
+    body = {"texts": [(f"{i} " + words * 30)[:240] for i in range(64)], "candidate_labels": [f"label {i}" for i in range(64)]}
+    with serve(tiny_nli_dir, "--shutdown-timeout", "2") as (process, url):
+        answers: list[httpx.Response | Exception] = []
+
+        def client() -> None:
+            try:
+                answers.append(httpx.post(f"{url}/v1/classify", json=body, timeout=120))
+            except httpx.HTTPError as exc:
+                answers.append(exc)
+
+        clients = [threading.Thread(target=client) for _ in range(6)]
+        for c in clients:
+            c.start()
+        deadline = time.monotonic() + 60
+        while "zeroclass_queue_depth 0.0" in httpx.get(f"{url}/metrics", timeout=5).text:  # until requests wait
+            assert time.monotonic() < deadline, "the requests never queued"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        for c in clients:
+            c.join(120)
+        code = process.wait(120)
+        log = process.stdout.read()
+    assert code == 0, log[-2000:]
+    assert "terminate called" not in log
+    assert len(answers) == 6
+    for answer in answers:
+        assert isinstance(answer, httpx.Response), answer
+        assert answer.headers["content-type"].startswith("application/json"), answer.text[:200]
+        assert answer.status_code == 200 or (answer.status_code == 503 and answer.headers["retry-after"]), answer.text[:200]

@@ -65,6 +65,15 @@ def estimate_tokens(call: PreparedCall, max_length: int | None) -> int:
     return total
 
 
+#: Pairs the scoring thread scores between two looks at whether the server is stopping. Above a
+#: GPU's micro-batch (16,384 tokens is ~250 pairs), so a batch is cut only when it is huge.
+SCORE_CHUNK_PAIRS = 512
+
+
+class _Stopped(Exception):
+    """The server is closing: the batch being scored is dropped between two chunks."""
+
+
 @dataclass(eq=False)  # compared by identity: two requests with the same call are still two jobs
 class _Job:
     call: PreparedCall
@@ -98,6 +107,8 @@ class MicroBatcher:
         self._queued_tokens = 0
         self._cond = threading.Condition()
         self._closing = False
+        #: Set by close(): the batch being scored stops at its next chunk.
+        self._stopping = False
         self._thread: threading.Thread | None = None
         #: The jobs of the batch being scored (so a shutdown can answer them too).
         self._scoring: list[_Job] = []
@@ -117,11 +128,16 @@ class MicroBatcher:
         timer.daemon = True
         timer.start()
 
-    def close(self, timeout_s: float = 1.0) -> None:
-        """Take no new work, answer what is still queued with 503, and stop the thread, waiting at
-        most ``timeout_s`` for the batch being scored (the thread is a daemon: it ends with the process)."""
+    def close(self, timeout_s: float | None = None) -> None:
+        """Take no new work, answer what is still queued with 503, and stop the thread.
+
+        The batch being scored stops at its next chunk of :data:`SCORE_CHUNK_PAIRS`
+        pairs, so the wait is one chunk's, not the queue's. It is waited for (at
+        most ``timeout_s`` when given): a process that exits while the thread is
+        inside the model is aborted by the C++ runtime (exit 134), not stopped.
+        """
         with self._cond:
-            self._closing = True
+            self._closing = self._stopping = True
             self._cond.notify_all()
         self._refuse_waiting()
         if self._thread is not None:
@@ -210,8 +226,16 @@ class MicroBatcher:
     def _score(self, batch: list[_Job]) -> None:
         pairs = [pair for job in batch for pair in job.call.pairs]
         distinct: list[int] = []
+
+        def progress(scored: int, total: int) -> None:
+            distinct.append(total)
+            if self._stopping and scored < total:
+                raise _Stopped
+
         try:
-            logits = self.classifier.score(pairs, progress=lambda scored, total: distinct.append(total))
+            logits = self.classifier.score(pairs, progress=progress, chunk_pairs=SCORE_CHUNK_PAIRS)
+        except _Stopped:  # close(): its requests were answered 503 already
+            return
         except Exception as exc:  # noqa: BLE001 - handed to the request(s) it belongs to
             if len(batch) == 1:
                 self._settle(batch[0], exc)
