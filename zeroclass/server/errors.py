@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from ..errors import InputError
 from ..hypotheses import preview
 from .batcher import QueueFullError, ShuttingDownError
+from .metrics import CLIENT_CLOSED
 from .service import ClientGone
 
 __all__ = ["add_error_handlers", "RETRY_AFTER_S"]
@@ -29,8 +30,6 @@ logger = logging.getLogger("zeroclass.server")
 RETRY_AFTER_S = 1
 #: Most validation problems listed in one 422 body (a 1 MiB list of numbers has thousands).
 MAX_DETAIL = 20
-#: Status recorded for a request whose client went away before its answer (nginx's "client closed request").
-CLIENT_CLOSED = 499
 
 
 class SafeJSONResponse(JSONResponse):

@@ -14,7 +14,10 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["Metrics", "MetricsMiddleware"]
+__all__ = ["Metrics", "MetricsMiddleware", "CLIENT_CLOSED"]
+
+#: Status recorded for a request whose client went away before its answer (nginx's "client closed request").
+CLIENT_CLOSED = 499
 
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 #: The HTTP methods that get their own series; any other (a client may send any token) counts as "other".
@@ -78,16 +81,18 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500  # what the client sees if the app dies before answering
+        status, started = 500, False  # 500: what the client sees if the app dies before answering
 
         async def record_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, receive, record_status)
+            if not started:  # the app returned without answering: the client left (mid-body, say)
+                status = CLIENT_CLOSED
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             labels = (self._route(scope), method, str(status))
