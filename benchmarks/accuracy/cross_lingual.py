@@ -8,7 +8,7 @@ columns: the Chinese labels as they were answered before (by MiniLM, which
 reads no Chinese), and the English labels through USE-multilingual, which
 separates what the model change costs from what the language change costs.
 
-    .venv/bin/python benchmarks/accuracy/cross_lingual.py [--limit 500] [--call-size 32]
+    .venv/bin/python benchmarks/accuracy/cross_lingual.py [--limit 500] [--call-sizes 1,8,32,1000]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def accuracy(classifier, texts: list[str], gold: list[int], labels: list[str], c
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=500)
-    parser.add_argument("--call-size", type=int, default=32)
+    parser.add_argument("--call-sizes", default="32", help="comma-separated texts per call, one table each")
     args = parser.parse_args()
     from zeroclass import ZeroShotClassifier
     from zeroclass.backends.routed import RoutedBackend
@@ -65,22 +65,27 @@ def main() -> None:
     assert isinstance(default.backend, RoutedBackend)
     use = ZeroShotClassifier(next(iter(default.backend.routes.values())))
     minilm = ZeroShotClassifier(default.backend.fallback)
-    print(f"{args.limit} texts per set, calls of {args.call_size} texts, offline default\n")
+    for call_size in (int(n) for n in args.call_sizes.split(",")):
+        table(default, use, minilm, args.limit, call_size)
+
+
+def table(default, use, minilm, limit: int, call_size: int) -> None:
+    """One table: every set at one call size."""
+    print(f"### {limit} texts per set, calls of {call_size} texts, offline default\n")
     print("| set | English labels (MiniLM) | Chinese labels (routed to USE) | Chinese labels, before (MiniLM) "
           "| English labels through USE | cross-lingual - same-language |")
     print("|---|---:|---:|---:|---:|---:|")
     gaps = []
     for name, chinese in CHINESE.items():
-        texts, gold, english = rows(name, args.limit)
-        same, _ = accuracy(default, texts, gold, english, args.call_size)
-        cross, models = accuracy(default, texts, gold, chinese, args.call_size)
-        through_use, _ = accuracy(use, texts, gold, english, args.call_size)
-        before, _ = accuracy(minilm, texts, gold, chinese, args.call_size)
+        texts, gold, english = rows(name, limit)
+        same, _ = accuracy(default, texts, gold, english, call_size)
+        cross, models = accuracy(default, texts, gold, chinese, call_size)
+        through_use, _ = accuracy(use, texts, gold, english, call_size)
+        before, _ = accuracy(minilm, texts, gold, chinese, call_size)
         assert models == {"google/universal-sentence-encoder-multilingual-3"}, models
         gaps.append(cross - same)
         print(f"| {name} | {same:.1%} | {cross:.1%} | {before:.1%} | {through_use:.1%} | {100 * (cross - same):+.1f} |")
-    print(f"\nmean gap: {100 * sum(gaps) / len(gaps):+.1f} points")
-
+    print(f"\nmean gap: {100 * sum(gaps) / len(gaps):+.1f} points\n")
 
 if __name__ == "__main__":
     main()
